@@ -1,0 +1,153 @@
+"""Builds every image listed in firmware/images.toml, reproducibly, and writes the manifest.
+
+Same sources and toolchain -> same bytes: relative paths, -ffile-prefix-map, no build-id
+note, no timestamps, sorted inputs. `bench images build [--check]`.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import shlex
+import shutil
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import ConfigError, ImageError
+from bench.images import PROTOCOL_VERSION, ImageEntry, images_dir, sha256_file
+from bench.targets import repo_root
+
+CC = "arm-none-eabi-gcc"
+COMMON_CFLAGS = [
+    "-O2", "-std=c99", "-ffp-contract=off", "-ffunction-sections", "-fdata-sections",
+    "-Wall", "-Wextra", "-Werror", "-g0",
+]
+LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections",
+           "-Wl,--build-id=none"]
+AGENT_SOURCES = ["firmware/agent/bench_agent.c", "firmware/apps/agent_main.c"]
+AGENT_INCLUDE = ["firmware/agent"]
+BUILD_COMMAND = "bench images build"
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    entry: ImageEntry
+    command: list[str]
+
+
+def _expand(root: Path, patterns: list[str]) -> list[str]:
+    out: list[str] = []
+    for pat in patterns:
+        hits = sorted(glob.glob(pat, root_dir=root))
+        if not hits:
+            raise ConfigError(f"firmware/images.toml: '{pat}' matches no file")
+        out.extend(h for h in hits if h not in out)
+    return out
+
+
+def toolchain_version() -> str:
+    if shutil.which(CC) is None:
+        raise ImageError(f"{CC} not found: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi")
+    return subprocess.run([CC, "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+
+
+def _build_id(root: Path, files: list[str], flags: list[str]) -> str:
+    h = hashlib.sha256()
+    for f in flags:
+        h.update(f.encode() + b"\0")
+    for f in files:
+        h.update(f.encode() + b"\0")
+        h.update((root / f).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _headers(root: Path, include: list[str]) -> list[str]:
+    hs: list[str] = []
+    for d in include:
+        hs.extend(sorted(str(p.relative_to(root)) for p in (root / d).glob("*.h")))
+    return hs
+
+
+def _elf_sizes(path: Path) -> tuple[int, int]:
+    from elftools.elf.elffile import ELFFile
+
+    flash = ram = 0
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        for sec in elf.iter_sections():
+            flags = sec["sh_flags"]
+            if not flags & 0x2:  # SHF_ALLOC
+                continue
+            if sec["sh_type"] == "SHT_NOBITS":
+                ram += sec["sh_size"]
+            elif flags & 0x1:  # SHF_WRITE: .data lives in flash and RAM
+                flash += sec["sh_size"]
+                ram += sec["sh_size"]
+            else:
+                flash += sec["sh_size"]
+    return flash, ram
+
+
+def build_all(out_dir: Path | None = None, only: list[str] | None = None) -> list[BuiltImage]:
+    root = repo_root()
+    spec = tomllib.loads((root / "firmware/images.toml").read_text())
+    out = out_dir or images_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    tc = toolchain_version()
+    built: list[BuiltImage] = []
+    for img in spec["image"]:
+        if only and img["name"] not in only:
+            continue
+        board = spec["boards"][img["board"]]
+        is_agent = img.get("app", "agent") == "agent"
+        sources = list(board["sources"]) + (AGENT_SOURCES if is_agent else []) + _expand(root, img["sources"])
+        include = list(board["include"]) + AGENT_INCLUDE + [str(Path(s).parent) for s in _expand(root, img["sources"])]
+        include = list(dict.fromkeys(include))
+        flags = list(board["cflags"]) + COMMON_CFLAGS + [f"-I{d}" for d in include] + list(img.get("cflags", []))
+        bid = _build_id(root, sources + _headers(root, include) + [board["ldscript"]], flags)
+        defines = [f'-DBENCH_IMAGE_NAME="{img["name"]}"', f'-DBENCH_BUILD_ID="{bid}"']
+        elf = out / f"{img['name']}.elf"
+        cmd = [CC, *flags, *defines, f"-ffile-prefix-map={root}=.", *LDFLAGS,
+               f"-T{board['ldscript']}", "-o", str(elf), *sources, "-lm"]
+        r = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise ImageError(f"building {img['name']} failed:\n{shlex.join(cmd)}\n{r.stderr}")
+        flash, ram = _elf_sizes(elf)
+        entry = ImageEntry(
+            name=img["name"], file=elf.name, board=img["board"], model_family=img["model_family"],
+            sha256=sha256_file(elf), protocol_version=PROTOCOL_VERSION, build_id=bid,
+            app=img.get("app", "agent"), flash_bytes=flash, ram_bytes=ram, toolchain=tc,
+            build_command=BUILD_COMMAND, description=img.get("description", ""),
+            tflite=img.get("tflite"), base_dir=out,
+        )
+        built.append(BuiltImage(entry, cmd))
+    return built
+
+
+def write_manifest(built: list[BuiltImage], out_dir: Path | None = None) -> Path:
+    out = out_dir or images_dir()
+    p = out / "manifest.json"
+    doc = {"protocol_version": PROTOCOL_VERSION, "images": [b.entry.to_json() for b in built]}
+    p.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return p
+
+
+def check_committed(tmp_dir: Path) -> list[str]:
+    """Rebuild into tmp_dir and list images whose sha256 differs from the committed manifest."""
+    from bench.images import load_manifest
+
+    committed = {e.name: e for e in load_manifest()}
+    rebuilt = build_all(tmp_dir)
+    problems = []
+    for b in rebuilt:
+        c = committed.get(b.entry.name)
+        if c is None:
+            problems.append(f"{b.entry.name}: not in the committed manifest")
+        elif c.sha256 != b.entry.sha256:
+            problems.append(f"{b.entry.name}: committed {c.sha256[:12]} != rebuilt {b.entry.sha256[:12]}")
+    for name in committed.keys() - {b.entry.name for b in rebuilt}:
+        problems.append(f"{name}: in the manifest but no longer built")
+    return problems
