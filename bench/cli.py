@@ -1,0 +1,254 @@
+"""`bench`: the command line. Every command has --json for machines; rich for people."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench.errors import BenchError
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")
+
+
+# ---- bench run -------------------------------------------------------------------
+class RichProgress:
+    def __init__(self) -> None:
+        self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("frames"), TimeElapsedColumn(), console=console, transient=False)
+        self._task: Any = None
+        self._p.start()
+
+    def image_started(self, image: str, utterances: int, frames: int) -> None:
+        self._task = self._p.add_task(f"{image} ({utterances} utt)", total=frames)
+
+    def advance(self, frames: int) -> None:
+        if self._task is not None:
+            self._p.advance(self._task, frames)
+
+    def image_finished(self, image: str, summary: dict[str, Any] | None, error: str | None) -> None:
+        if error:
+            console.print(f"[red]{image}: {error}[/red]")
+
+    def stop(self) -> None:
+        self._p.stop()
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def image_table(name: str, summary: dict[str, Any]) -> Table:
+    unit = summary["unit"]
+    rt = summary["realtime"]
+    t = Table(title=f"{name}: {summary['frames']} frames, {summary['utterances']} utterances ({unit} per frame)")
+    for col in ("stage", "mean", "p50", "p99", "max"):
+        t.add_column(col, justify="right" if col != "stage" else "left")
+    for stage, st in summary["stages"].items():
+        t.add_row(stage, _fmt(st["mean"]), _fmt(st["p50"]), _fmt(st["p99"]), _fmt(st["max"]))
+    tot = summary["total"]
+    t.add_row("[bold]total[/bold]", _fmt(tot["mean"]), _fmt(tot["p50"]), _fmt(tot["p99"]), _fmt(tot["max"]))
+    kind = rt["kind"]
+    t.caption = (f"real-time factor at {rt['clock_hz'] / 1e6:.0f} MHz ({kind}: {rt['model']}): "
+                 f"mean {rt['rtf_mean']:.3f}, p99 {rt['rtf_p99']:.3f}")
+    return t
+
+
+def run_summary_doc(run: Any) -> dict[str, Any]:
+    from bench.results.store import read_json
+
+    meta = run.read_meta()
+    images = {}
+    for name, im in meta["images"].items():
+        d: dict[str, Any] = {"status": im["status"], "error": im.get("error"),
+                             "utterance_errors": im.get("utterance_errors", {})}
+        sp = run.image_dir(name) / "summary.json"
+        if sp.is_file():
+            s = read_json(sp)
+            d.update({k: s[k] for k in ("frames", "utterances", "unit", "total", "stages", "realtime", "energy")})
+        images[name] = d
+    return {"run_id": meta["run_id"], "status": meta["status"], "results_path": str(run.path),
+            "target": meta["target"]["name"], "images": images}
+
+
+def print_run(run: Any) -> None:
+    doc = run_summary_doc(run)
+    for name, im in doc["images"].items():
+        if "total" in im:
+            out.print(image_table(name, im))
+        if im["status"] != "done":
+            out.print(f"[red]{name}: {im['status']}: {im.get('error') or ''}[/red]")
+            for u, e in im["utterance_errors"].items():
+                out.print(f"[red]  {u}: {e}[/red]")
+    out.print(f"results: {doc['results_path']}  (status: {doc['status']})")
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    from bench.runner import RunOptions, Runner
+
+    configure = []
+    for kv in a.config or []:
+        k, _, v = kv.partition("=")
+        try:
+            configure.append((k, int(v)))
+        except ValueError:
+            raise BenchError(f"--config expects key=integer, got '{kv}'") from None
+    opts = RunOptions(target=a.target, images=tuple(a.image or ()), set_path=a.set, limit=a.limit,
+                      window=a.window, timeout=a.timeout, configure=tuple(configure))
+    progress = None if a.json else RichProgress()
+    try:
+        runner = Runner(opts, progress)
+        run = runner.resume(a.resume) if a.resume else runner.start()
+    finally:
+        if progress is not None:
+            progress.stop()
+    if a.json:
+        _print_json(run_summary_doc(run))
+    else:
+        print_run(run)
+    return 0 if run.read_meta()["status"] == "done" else 1
+
+
+def cmd_show(a: argparse.Namespace) -> int:
+    from bench.results.store import Run
+
+    run = Run.open(a.run_id)
+    if a.json:
+        doc = run_summary_doc(run)
+        doc["provenance"] = run.read_meta()["provenance"]
+        _print_json(doc)
+    else:
+        meta = run.read_meta()
+        p = meta["provenance"]
+        out.print(f"run {meta['run_id']} on {meta['target']['name']}: {meta['status']} "
+                  f"({meta['started']} .. {meta['finished']}), git {p['git_revision']}, {p['qemu_version']}")
+        print_run(run)
+    return 0
+
+
+def cmd_targets(a: argparse.Namespace) -> int:
+    from bench.targets import list_targets
+
+    ts = list_targets()
+    if a.json:
+        _print_json([{k: v for k, v in asdict(t).items() if k != "path"} for t in ts])
+        return 0
+    t = Table(title="targets")
+    for c in ("name", "driver", "board", "cpu", "clock", "counter"):
+        t.add_column(c)
+    for x in ts:
+        t.add_row(x.name, x.driver, x.board, x.cpu, f"{x.clock_hz / 1e6:.0f} MHz", x.counter.unit)
+    out.print(t)
+    return 0
+
+
+def cmd_images(a: argparse.Namespace) -> int:
+    from bench.images import load_manifest
+
+    if a.action == "build":
+        return cmd_images_build(a)
+    es = load_manifest()
+    if a.json:
+        _print_json([e.to_json() for e in es])
+        return 0
+    t = Table(title="firmware_images/manifest.json")
+    for c in ("name", "board", "family", "flash", "ram", "sha256"):
+        t.add_column(c)
+    for e in es:
+        t.add_row(e.name, e.board, e.model_family, f"{e.flash_bytes:,}", f"{e.ram_bytes:,}", e.sha256[:12])
+    out.print(t)
+    return 0
+
+
+def cmd_images_build(a: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from bench.imagebuild import build_all, check_committed, write_manifest
+
+    if a.check:
+        with tempfile.TemporaryDirectory() as d:
+            problems = check_committed(Path(d))
+        if a.json:
+            _print_json({"ok": not problems, "problems": problems})
+        for p in problems:
+            console.print(f"[red]{p}[/red]")
+        if not problems and not a.json:
+            out.print("committed images match a fresh build")
+        return 1 if problems else 0
+    built = build_all()
+    path = write_manifest(built)
+    if a.json:
+        _print_json([b.entry.to_json() for b in built])
+    else:
+        for b in built:
+            out.print(f"{b.entry.name}: {b.entry.sha256[:12]} flash {b.entry.flash_bytes:,} B ram {b.entry.ram_bytes:,} B")
+        out.print(f"manifest: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bench", description="Hardware-in-the-loop bench for speech enhancement on MCUs")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="run images on a target over a test set")
+    r.add_argument("--target", default="qemu-mps2-an386", help="target name (bench targets) or TOML path")
+    r.add_argument("--image", action="append", help="image name (repeatable; default: every image for the target)")
+    r.add_argument("--set", help="test set folder (default: the shipped test set)")
+    r.add_argument("--limit", type=int, help="first N utterances only")
+    r.add_argument("--window", type=int, default=4, help="frames in flight (default 4)")
+    r.add_argument("--timeout", type=float, default=5.0, help="seconds before a frame is resent")
+    r.add_argument("--config", action="append", metavar="KEY=INT", help="CONFIGURE option for the model")
+    r.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("show", help="show a run's summary")
+    s.add_argument("run_id")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_show)
+
+    t = sub.add_parser("targets", help="list targets")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_targets)
+
+    i = sub.add_parser("images", help="list images, or `images build` to rebuild them")
+    i.add_argument("action", nargs="?", choices=["list", "build"], default="list")
+    i.add_argument("--check", action="store_true", help="with build: rebuild into a temp dir and compare hashes")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_images)
+
+    try:
+        from bench.data.cli import add_parser as add_data_parser
+
+        add_data_parser(sub)
+    except ImportError:
+        pass
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except BenchError as e:
+        console.print(f"[red]error:[/red] {e}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted; what was measured is kept (bench run --resume <run-id>)[/yellow]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

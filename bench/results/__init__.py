@@ -1,0 +1,1 @@
+"""The results store: one directory per run (run.json + Parquet tables + WAVs)."""

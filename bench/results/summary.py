@@ -1,0 +1,61 @@
+"""Per-image statistics of the per-frame counters; pure functions of the frames table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from bench.targets import TargetSpec
+
+
+def counter_stats(values: np.ndarray) -> dict[str, float]:
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
+        return {"mean": float("nan"), "p50": float("nan"), "p99": float("nan"), "max": float("nan"),
+                "min": float("nan")}
+    return {
+        "mean": float(v.mean()),
+        "p50": float(np.percentile(v, 50)),
+        "p99": float(np.percentile(v, 99)),
+        "max": float(v.max()),
+        "min": float(v.min()),
+    }
+
+
+def summarize_frames(frames: pa.Table, stage_names: list[str], target: TargetSpec, hop_len: int,
+                     sample_rate: int) -> dict[str, Any]:
+    """Counter statistics per frame and per stage, with the labelled real-time estimate."""
+    unit = target.counter.unit
+    total = frames.column("total").to_numpy()
+    stages = {s: counter_stats(frames.column(f"stage_{s}").to_numpy()) for s in stage_names
+              if f"stage_{s}" in frames.column_names}
+    tot = counter_stats(total)
+    hop_s = hop_len / sample_rate
+    budget = target.clock_hz * hop_s  # cycles available per hop at the nominal clock
+    to_cycles = target.cpi_estimate if unit == "instructions" else 1.0
+    rt = {
+        "clock_hz": target.clock_hz,
+        "cycles_per_hop_budget": budget,
+        "rtf_mean": tot["mean"] * to_cycles / budget,
+        "rtf_p99": tot["p99"] * to_cycles / budget,
+        "kind": "estimate" if unit == "instructions" else "measured",
+        "model": (f"cycles = instructions x CPI {target.cpi_estimate} ({target.cpi_source})"
+                  if unit == "instructions" else "DWT cycles"),
+    }
+    energy = {
+        "joules_per_frame_mean": tot["mean"] * to_cycles * target.energy_j_per_cycle,
+        "kind": "model",
+        "model": target.energy_source,
+    }
+    utts = frames.column("utt").to_pylist()
+    return {
+        "frames": int(frames.num_rows),
+        "utterances": len(set(utts)),
+        "unit": unit,
+        "total": tot,
+        "stages": stages,
+        "realtime": rt,
+        "energy": energy,
+    }
