@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.drivers.base import Driver
 from bench.errors import TargetError
-from bench.link.transport import SerialTransport
+from bench.link.transport import FifoTransport, SerialTransport
 
 
 def free_port() -> int:
@@ -39,19 +39,23 @@ class QemuDriver(Driver):
         self.machine = str(o.get("machine", target.board))
         self.fixed_port = int(o.get("port", 0))
         self.extra_args = [str(a) for a in o.get("extra_args", [])]
+        self.link = str(o.get("link", "uart"))
+        if self.link not in ("uart", "semihost"):
+            raise TargetError(f"target {target.name}: [qemu] link must be 'uart' or 'semihost', not {self.link!r}")
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.image: Path | None = None
         self._log_path = self.workdir / "qemu.stderr.log"
-        self._link: SerialTransport | None = None
+        self._link: SerialTransport | FifoTransport | None = None
         self._log_offset = 0
 
     def command(self, image: Path, port: int) -> list[str]:
         c = self.target.counter
+        serial = ("null" if self.link == "semihost"
+                  else f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on")
         cmd = [self.binary, "-M", self.machine, "-display", "none", "-monitor", "none",
-               "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
-               "-semihosting-config", "enable=on,target=native",
-               "-kernel", str(image)]
+               "-serial", serial, "-semihosting-config", "enable=on,target=native",
+               "-kernel", str(Path(image).resolve())]
         if c.kind == "instructions":
             cmd += ["-icount", f"shift={c.icount_shift},sleep=off"]
         return cmd + self.extra_args
@@ -62,12 +66,18 @@ class QemuDriver(Driver):
         self.stop()
         self.image = Path(image)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.link == "semihost":
+            self._make_fifos()
+            with open(self._log_path, "ab") as log:
+                self.proc = subprocess.Popen(self.command(self.image, 0), stdout=log, stderr=log,
+                                             stdin=subprocess.DEVNULL, cwd=self.workdir)
+            return
         for _attempt in range(3):
             self.port = self.fixed_port or free_port()
             log = open(self._log_path, "ab")
             self._log_offset = log.tell()
             self.proc = subprocess.Popen(self.command(self.image, self.port), stdout=log, stderr=log,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, cwd=self.workdir)
             log.close()
             if self._wait_listening():
                 return
@@ -95,10 +105,21 @@ class QemuDriver(Driver):
             time.sleep(0.01)
         return False
 
-    def open_link(self) -> SerialTransport:
+    def _make_fifos(self) -> None:
+        import os
+
+        for name in ("bench.link.in", "bench.link.out"):
+            p = self.workdir / name
+            p.unlink(missing_ok=True)
+            os.mkfifo(p)
+
+    def open_link(self) -> SerialTransport | FifoTransport:
         if self.proc is None:
             raise TargetError("QEMU is not running: call start(image) first")
-        self._link = SerialTransport(f"socket://127.0.0.1:{self.port}")
+        if self.link == "semihost":
+            self._link = FifoTransport(str(self.workdir / "bench.link.in"), str(self.workdir / "bench.link.out"))
+        else:
+            self._link = SerialTransport(f"socket://127.0.0.1:{self.port}")
         return self._link
 
     def reset(self) -> None:

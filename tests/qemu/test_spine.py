@@ -125,3 +125,14 @@ def test_runner_refuses_non_bench_elf(results_dir, synth_utts):
     meta = run.read_meta()
     assert meta["status"] == "failed"
     assert "not a bench image" in meta["images"]["echo-an386"]["error"]
+
+
+def test_semihosting_link_gives_identical_counts(results_dir, synth_utts):
+    """The same image over the UART and over the semihosting FIFOs: same audio, same counts."""
+    uart = Runner(RunOptions(images=("passthrough-an386",)), utterances=synth_utts).start()
+    sh = Runner(RunOptions(target="qemu-mps2-an386-sh", images=("passthrough-an386",)),
+                utterances=synth_utts).start()
+    assert sh.read_meta()["status"] == "done"
+    assert _counts(uart, "passthrough-an386") == _counts(sh, "passthrough-an386")
+    for u in synth_utts:
+        assert np.array_equal(sh.read_audio("passthrough-an386", u.id), u.noisy)

@@ -30,6 +30,32 @@
 #define NVIC_ISER0 0xE000E100u
 #define SCB_CPACR 0xE000ED88u
 
+static int semihost(int op, void *arg)
+{
+    register int r0 __asm("r0") = op;
+    register void *r1 __asm("r1") = arg;
+    __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+/* Semihosting link (QEMU only): when the host created the FIFOs bench.link.in/out in
+ * QEMU's working directory, the same protocol bytes travel through SYS_READ/SYS_WRITE
+ * instead of the UART (about 1000x faster; outside the measured region, so counts are
+ * unchanged). Without them the UART is used. */
+#define SYS_OPEN 0x01
+#define SYS_WRITE 0x05
+#define SYS_READ 0x06
+static int sh_in = -1;
+static int sh_out = -1;
+
+static int sh_open(const char *name, uint32_t len, int mode)
+{
+    uint32_t args[3] = {(uint32_t)(uintptr_t)name, (uint32_t)mode, len};
+    return semihost(SYS_OPEN, args);
+}
+
+int board_link_is_semihost(void) { return sh_in >= 0 && sh_out >= 0; }
+
 #define RX_RING 4096u /* power of two */
 static volatile uint8_t rx_ring[RX_RING];
 static volatile uint32_t rx_head; /* written by the ISR */
@@ -44,6 +70,11 @@ void board_init(void)
     REG32(UART_BAUDDIV) = 16u; /* any value >= 16 is accepted by QEMU; bytes are not timed */
     REG32(UART_CTRL) = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXIRQ;
     REG32(NVIC_ISER0) = 1u << UART0_RX_IRQ;
+
+    sh_in = sh_open("bench.link.in", 13u, 1 /* rb */);
+    if (sh_in >= 0) {
+        sh_out = sh_open("bench.link.out", 14u, 5 /* wb */);
+    }
 
     REG32(TIMER_CTRL) = 0u;
     REG32(TIMER_RELOAD) = 0xFFFFFFFFu;
@@ -72,6 +103,11 @@ void uart0_rx_handler(void)
 
 size_t bench_port_read(uint8_t *buf, size_t max)
 {
+    if (board_link_is_semihost()) { /* blocks until at least one byte (a FIFO read) */
+        uint32_t args[3] = {(uint32_t)sh_in, (uint32_t)(uintptr_t)buf, (uint32_t)max};
+        int not_read = semihost(SYS_READ, args);
+        return (not_read < 0 || (size_t)not_read > max) ? 0u : max - (size_t)not_read;
+    }
     size_t n = 0;
     uint32_t t = rx_tail;
     uint32_t h = rx_head;
@@ -85,6 +121,11 @@ size_t bench_port_read(uint8_t *buf, size_t max)
 
 void bench_port_write(const uint8_t *buf, size_t n)
 {
+    if (board_link_is_semihost()) {
+        uint32_t args[3] = {(uint32_t)sh_out, (uint32_t)(uintptr_t)buf, (uint32_t)n};
+        (void)semihost(SYS_WRITE, args);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         while (REG32(UART_STATE) & UART_STATE_TXFULL) {
         }
@@ -115,19 +156,13 @@ uint32_t board_rx_overflows(void) { return rx_overflows; }
 
 void board_puts(const char *s)
 {
-    while (*s) {
-        bench_port_write((const uint8_t *)s, 1);
-        s++;
+    size_t n = 0;
+    while (s[n]) {
+        n++;
     }
+    bench_port_write((const uint8_t *)s, n);
 }
 
-static int semihost(int op, void *arg)
-{
-    register int r0 __asm("r0") = op;
-    register void *r1 __asm("r1") = arg;
-    __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
 
 void board_exit(int status)
 {
