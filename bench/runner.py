@@ -115,7 +115,15 @@ def provenance(target: TargetSpec) -> dict[str, Any]:
 
 
 def make_run_id(target: str) -> str:
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{target}"
+    """<UTC time>-<target>, with -2, -3, ... when runs start within the same second."""
+    from bench.results.store import results_root
+
+    base = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{target}"
+    rid, k = base, 1
+    while (results_root() / rid).exists():
+        k += 1
+        rid = f"{base}-{k}"
+    return rid
 
 
 def check_hello(hello: m.Hello, entry: ImageEntry) -> None:
