@@ -95,7 +95,7 @@ def print_run(run: Any) -> None:
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    from bench.runner import RunOptions, Runner
+    from bench.runner import Runner, RunOptions
 
     configure = []
     for kv in a.config or []:
@@ -193,7 +193,8 @@ def cmd_images_build(a: argparse.Namespace) -> int:
         _print_json([b.entry.to_json() for b in built])
     else:
         for b in built:
-            out.print(f"{b.entry.name}: {b.entry.sha256[:12]} flash {b.entry.flash_bytes:,} B ram {b.entry.ram_bytes:,} B")
+            e = b.entry
+            out.print(f"{e.name}: {e.sha256[:12]} flash {e.flash_bytes:,} B ram {e.ram_bytes:,} B")
         out.print(f"manifest: {path}")
     return 0
 

@@ -23,8 +23,8 @@ import pyarrow as pa
 from bench import __version__
 from bench.drivers import make_driver
 from bench.errors import BenchError, DeviceError, HandshakeError, LinkError, TargetError
-from bench.images import ImageEntry, find_image, images_for_target, verify_image
 from bench.imagebuild import toolchain_version
+from bench.images import ImageEntry, find_image, images_for_target, verify_image
 from bench.link import messages as m
 from bench.link.session import Session
 from bench.results.store import Run, now_iso, write_json
@@ -180,7 +180,8 @@ def frames_table(utt: str, results: Sequence[m.Result], hello: m.Hello, target: 
 
 
 class Runner:
-    def __init__(self, options: RunOptions, progress: Progress | None = None, utterances: Sequence[Utterance] | None = None):
+    def __init__(self, options: RunOptions, progress: Progress | None = None,
+                 utterances: Sequence[Utterance] | None = None):
         self.options = options
         self.progress = progress or NullProgress()
         self.target = load_target(options.target)
@@ -210,7 +211,7 @@ class Runner:
         images = self.images()
         for e in images:  # refuse a corrupt or foreign image before starting anything
             verify_image(e, self.target)
-        meta = {
+        meta: dict[str, Any] = {
             "run_id": run.run_id,
             "status": "running",
             "started": now_iso(),

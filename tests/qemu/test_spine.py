@@ -18,7 +18,8 @@ from bench.targets import load_target
 def test_passthrough_round_trip_and_side_info(session_for):
     s = session_for("passthrough-an386")
     h = s.hello()
-    assert (h.image_name, h.model_family, h.hop_len, h.stage_names) == ("passthrough-an386", "passthrough", 256, ("copy",))
+    assert (h.image_name, h.model_family, h.hop_len) == ("passthrough-an386", "passthrough", 256)
+    assert h.stage_names == ("copy",)
     s.configure({"side": 1})
     s.reset_state()
     x = (np.arange(256 * 6) * 37 % 65536 - 32768).astype(np.int16).reshape(6, 256)

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from native_agent import Channel, NativeAgentTransport, load_agent
 
 from bench.errors import LinkError
 from bench.link import messages as m
 from bench.link.framing import cobs_encode
 from bench.link.session import Session
-
-from native_agent import Channel, NativeAgentTransport, load_agent
 
 
 @pytest.fixture(scope="module")
