@@ -15,7 +15,7 @@ from rich.table import Table
 from bench.errors import BenchError
 
 console = Console(stderr=True)
-out = Console()
+out = Console() if sys.stdout.isatty() else Console(width=120)
 
 
 def _print_json(doc: Any) -> None:
@@ -55,13 +55,40 @@ def image_table(name: str, summary: dict[str, Any]) -> Table:
     t = Table(title=f"{name}: {summary['frames']} frames, {summary['utterances']} utterances ({unit} per frame)")
     for col in ("stage", "mean", "p50", "p99", "max"):
         t.add_column(col, justify="right" if col != "stage" else "left")
-    for stage, st in summary["stages"].items():
+    stages = summary["stages"]
+    for stage in summary.get("stage_order", list(stages)):
+        st = stages[stage]
         t.add_row(stage, _fmt(st["mean"]), _fmt(st["p50"]), _fmt(st["p99"]), _fmt(st["max"]))
     tot = summary["total"]
     t.add_row("[bold]total[/bold]", _fmt(tot["mean"]), _fmt(tot["p50"]), _fmt(tot["p99"]), _fmt(tot["max"]))
-    kind = rt["kind"]
-    t.caption = (f"real-time factor at {rt['clock_hz'] / 1e6:.0f} MHz ({kind}: {rt['model']}): "
-                 f"mean {rt['rtf_mean']:.3f}, p99 {rt['rtf_p99']:.3f}")
+    return t
+
+
+def realtime_line(summary: dict[str, Any]) -> str:
+    rt = summary["realtime"]
+    return (f"real-time factor at {rt['clock_hz'] / 1e6:.0f} MHz: mean {rt['rtf_mean']:.3f}, "
+            f"p99 {rt['rtf_p99']:.3f}  [{rt['kind']}: {rt['model']}]")
+
+
+QUALITY_COLS = ("pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr")
+
+
+def quality_table(name: str, comp: dict[str, Any]) -> Table:
+    t = Table(title=f"{name}: quality (mean over utterances)")
+    t.add_column("condition")
+    for m in QUALITY_COLS:
+        t.add_column(m, justify="right")
+    for row in comp["means"]:
+        t.add_row(row["condition"], *(f"{row[m]:.3f}" if m in row else "-" for m in QUALITY_COLS))
+    for a, b in (("target", "float"), ("target", "noisy")):
+        ds = {d["metric"]: d for d in comp["deltas"] if d["a"] == a and d["b"] == b}
+        if ds:
+            t.add_row(f"{a} - {b}", *(f"{ds[m]['mean']:+.3f} ±{(ds[m]['ci_high'] - ds[m]['ci_low']) / 2:.3f}"
+                                      if m in ds else "-" for m in QUALITY_COLS))
+    fid = comp.get("fidelity", {})
+    t.caption = "deltas: mean ± half-width of the 95% bootstrap interval over utterances. " + "; ".join(
+        f"{k}: bit-exact min {v['bit_exact_min']:.4f}, max |err| {v['max_abs_lsb']:.0f} LSB"
+                          for k, v in fid.items())
     return t
 
 
@@ -77,6 +104,10 @@ def run_summary_doc(run: Any) -> dict[str, Any]:
         if sp.is_file():
             s = read_json(sp)
             d.update({k: s[k] for k in ("frames", "utterances", "unit", "total", "stages", "realtime", "energy")})
+            d["stage_order"] = s.get("stage_order", list(s["stages"]))
+        cp = run.image_dir(name) / "comparison.json"
+        if cp.is_file():
+            d["quality"] = read_json(cp)
         images[name] = d
     return {"run_id": meta["run_id"], "status": meta["status"], "results_path": str(run.path),
             "target": meta["target"]["name"], "images": images}
@@ -87,6 +118,9 @@ def print_run(run: Any) -> None:
     for name, im in doc["images"].items():
         if "total" in im:
             out.print(image_table(name, im))
+            out.print(realtime_line(im))
+        if "quality" in im:
+            out.print(quality_table(name, im["quality"]))
         if im["status"] != "done":
             out.print(f"[red]{name}: {im['status']}: {im.get('error') or ''}[/red]")
             for u, e in im["utterance_errors"].items():
@@ -105,7 +139,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         except ValueError:
             raise BenchError(f"--config expects key=integer, got '{kv}'") from None
     opts = RunOptions(target=a.target, images=tuple(a.image or ()), set_path=a.set, limit=a.limit,
-                      window=a.window, timeout=a.timeout, configure=tuple(configure))
+                      window=a.window, timeout=a.timeout, configure=tuple(configure), metrics=not a.no_metrics)
     progress = None if a.json else RichProgress()
     try:
         runner = Runner(opts, progress)
@@ -211,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--window", type=int, default=4, help="frames in flight (default 4)")
     r.add_argument("--timeout", type=float, default=5.0, help="seconds before a frame is resent")
     r.add_argument("--config", action="append", metavar="KEY=INT", help="CONFIGURE option for the model")
+    r.add_argument("--no-metrics", action="store_true", help="skip the quality comparison (counts only)")
     r.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_run)

@@ -35,6 +35,7 @@ from bench.targets import TargetSpec, load_target, repo_root
 class Utterance(Protocol):
     id: str
     noisy: np.ndarray
+    clean: np.ndarray | None
     sample_rate: int
 
 
@@ -48,6 +49,7 @@ class RunOptions:
     timeout: float = 5.0
     configure: tuple[tuple[str, int], ...] = ()
     run_id: str | None = None
+    metrics: bool = True
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -179,6 +181,32 @@ def frames_table(utt: str, results: Sequence[m.Result], hello: m.Hello, target: 
     return pa.table(cols)
 
 
+def write_metrics(run: Run, image: str, cmp: Any) -> None:
+    """metrics.parquet (per utterance and condition), fidelity.parquet, comparison.json."""
+    import pyarrow.parquet as pq
+
+    d = run.image_dir(image)
+    pq.write_table(pa.Table.from_pylist(cmp.to_records()), d / "metrics.parquet")
+    fid = [{"utt": f.utt, "a": f.a, "b": f.b, **asdict(f.fidelity),
+            **({"mask_" + k: v for k, v in asdict(f.mask).items()} if getattr(f, "mask", None) else {})}
+           for f in cmp.fidelity]
+    pq.write_table(pa.Table.from_pylist(fid), d / "fidelity.parquet")
+    fid_summary: dict[str, dict[str, float]] = {}
+    for f in cmp.fidelity:
+        key = f"{f.a}_vs_{f.b}"
+        agg = fid_summary.setdefault(key, {"bit_exact_min": 1.0, "max_abs_lsb": 0.0, "utterances": 0})
+        agg["bit_exact_min"] = min(agg["bit_exact_min"], float(f.fidelity.bit_exact))
+        agg["max_abs_lsb"] = max(agg["max_abs_lsb"], float(f.fidelity.max_abs_lsb))
+        agg["utterances"] += 1
+    write_json(d / "comparison.json", {
+        "conditions": list(cmp.conditions),
+        "metrics": list(cmp.metrics),
+        "means": cmp.summary(),
+        "deltas": [asdict(x) for x in cmp.deltas],
+        "fidelity": fid_summary,
+    })
+
+
 class Runner:
     def __init__(self, options: RunOptions, progress: Progress | None = None,
                  utterances: Sequence[Utterance] | None = None):
@@ -295,6 +323,8 @@ class Runner:
             stats = session.stats()
             self._set_image_meta(run, entry.name, device_stats=asdict(stats),
                                  link_counters=asdict(session.counters))
+            if opts.metrics:
+                self._score(run, entry, utts)
             frames = run.frames(entry.name)
             summary = summarize_frames(frames, list(hello.stage_names), self.target, hello.hop_len,
                                        hello.sample_rate)
@@ -310,6 +340,24 @@ class Runner:
         self._set_image_meta(run, entry.name, status=status, error=error, utterance_errors=utt_errors)
         self.progress.image_finished(entry.name, summary, error)
         return status == "done"
+
+    def _score(self, run: Run, entry: ImageEntry, utts: Sequence[Utterance]) -> None:
+        """The three-way comparison: noisy input, host reference(s) and target output."""
+        from bench.metrics.compare import compare
+        from bench.models.registry import refs_for
+
+        refs = refs_for(entry.model_family)
+        done = run.done_utterances(entry.name)
+        scored = [u for u in utts if u.id in done]
+        if refs is None or not scored:
+            return
+        config = dict(self.options.configure)
+        target = {u.id: run.read_audio(entry.name, u.id) for u in scored}
+        float_out = {u.id: refs.float_ref(np.asarray(u.noisy), config) for u in scored}
+        golden = ({u.id: refs.golden(np.asarray(u.noisy), config) for u in scored}
+                  if refs.golden is not None else None)
+        cmp = compare(scored, target, float_out, golden)  # type: ignore[arg-type]
+        write_metrics(run, entry.name, cmp)
 
     def _run_utterance(self, run: Run, entry: ImageEntry, session: Session, hello: m.Hello, u: Utterance) -> None:
         session.reset_state()

@@ -56,6 +56,7 @@ def summarize_frames(frames: pa.Table, stage_names: list[str], target: TargetSpe
         "unit": unit,
         "total": tot,
         "stages": stages,
+        "stage_order": [s for s in stage_names if s in stages],
         "realtime": rt,
         "energy": energy,
     }

@@ -15,6 +15,7 @@ class Utt:
     id: str
     noisy: np.ndarray
     sample_rate: int = 16000
+    clean: np.ndarray | None = None
 
 
 @pytest.fixture(scope="session")

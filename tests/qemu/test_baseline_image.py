@@ -26,6 +26,20 @@ def test_baseline_image_is_bit_exact_with_numpy(results_dir, synth_utts):
     assert {"stage_stft", "stage_gain", "stage_istft"} <= set(frames.column_names)
 
 
+def test_run_on_shipped_set_scores_three_ways(results_dir):
+    """Two utterances of the shipped test set: noisy, float reference and target scored; the
+    target is bit-exact with the reference, and the enhancer improves SI-SDR over the input."""
+    from bench.results.store import read_json
+
+    run = Runner(RunOptions(target="qemu-mps2-an386-sh", images=(IMAGE,), limit=2)).start()
+    comp = read_json(run.image_dir(IMAGE) / "comparison.json")
+    assert comp["conditions"] == ["noisy", "float", "target"]
+    assert comp["fidelity"]["target_vs_float"] == {"bit_exact_min": 1.0, "max_abs_lsb": 0.0, "utterances": 2}
+    means = {r["condition"]: r for r in comp["means"]}
+    assert means["target"]["pesq_wb"] == means["float"]["pesq_wb"]
+    assert means["target"]["si_sdr"] > means["noisy"]["si_sdr"]
+
+
 def test_baseline_configure_changes_output_bit_exactly(results_dir, synth_utts):
     run = Runner(RunOptions(images=(IMAGE,), configure=(("gain_floor_db", -30), ("over_q8", 384))),
                  utterances=synth_utts[1:]).start()

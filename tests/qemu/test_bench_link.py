@@ -1,8 +1,10 @@
 """Benchmark (prints figures; asserts only that the link moved data): host-to-guest link
 throughput of the runner's session against the raw UART capacity of the bare echo image.
 
-    .venv/bin/python -m pytest tests/qemu/test_bench_link.py -s
+    .venv/bin/python -m pytest tests/qemu/test_bench_link.py -s --benchmark-enable
 """
+
+import pytest
 
 import json
 
@@ -10,7 +12,9 @@ from bench.linkbench import link_benchmark
 from bench.targets import load_target
 
 
-def test_bench_link_throughput(capsys):
+def test_bench_link_throughput(capsys, request):
+    if request.config.getoption("benchmark_disable"):
+        pytest.skip("benchmark: run with --benchmark-enable")
     t = load_target("qemu-mps2-an386")
     rows = [link_benchmark(t, window=w, frames=300) for w in (1, 2, 4)]
     with capsys.disabled():

@@ -1,0 +1,53 @@
+"""Host references per model family: what each image's output is compared with.
+
+`float_ref(noisy, config)` is the family's float reference and `golden(noisy, config)` its
+integer golden model (None where the family has none); both return int16 audio aligned with
+the input (the model's delay removed), exactly as the runner stores the target's output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.errors import ConfigError
+
+RefFn = Callable[[np.ndarray, Mapping[str, int]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class FamilyRefs:
+    family: str
+    float_ref: RefFn
+    golden: RefFn | None = None
+    note: str = ""
+
+
+def _identity(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
+    gain = int(config.get("gain_q8", 256))
+    return np.clip((noisy.astype(np.int32) * gain) >> 8, -32768, 32767).astype(np.int16)
+
+
+def _dsp_baseline(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
+    from bench.models.baseline import HOP_LEN, SpectralGate
+
+    sg = SpectralGate()
+    for k, v in config.items():
+        if sg.configure(k, v) != 0:
+            raise ConfigError(f"dsp-baseline: option {k}={v} refused by the reference model")
+    padded = np.concatenate([np.asarray(noisy, np.int16), np.zeros(HOP_LEN, np.int16)])
+    return sg.enhance(padded)[HOP_LEN: HOP_LEN + len(noisy)]
+
+
+FAMILIES: dict[str, FamilyRefs] = {
+    "passthrough": FamilyRefs("passthrough", _identity, note="output = input (x gain_q8/256)"),
+    "dsp-baseline": FamilyRefs(
+        "dsp-baseline", _dsp_baseline,
+        note="float32 numpy mirror; it is also the bit-exact specification of the C code"),
+}
+
+
+def refs_for(family: str) -> FamilyRefs | None:
+    return FAMILIES.get(family)
