@@ -51,7 +51,6 @@ def _fmt(v: float) -> str:
 
 def image_table(name: str, summary: dict[str, Any]) -> Table:
     unit = summary["unit"]
-    rt = summary["realtime"]
     t = Table(title=f"{name}: {summary['frames']} frames, {summary['utterances']} utterances ({unit} per frame)")
     for col in ("stage", "mean", "p50", "p99", "max"):
         t.add_column(col, justify="right" if col != "stage" else "left")

@@ -4,9 +4,9 @@ throughput of the runner's session against the raw UART capacity of the bare ech
     .venv/bin/python -m pytest tests/qemu/test_bench_link.py -s --benchmark-enable
 """
 
-import pytest
-
 import json
+
+import pytest
 
 from bench.linkbench import link_benchmark
 from bench.targets import load_target
