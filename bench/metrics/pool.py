@@ -1,0 +1,128 @@
+"""Per-utterance metrics over many utterances in a process pool.
+
+A :class:`ScoreJob` is one (utterance, condition) pair: reference and degraded signals
+at a sample rate. :func:`score_jobs` runs every requested metric on every job, in a
+``concurrent.futures.ProcessPoolExecutor`` (or inline for ``max_workers=1`` or a single
+job), and returns one :class:`UtteranceScores` per job in the order given. A metric
+that cannot score an input gives NaN with its reason; one that raises an unexpected
+exception is recorded the same way ("unscorable: <metric> raised ..."), so one bad
+utterance never loses the rest. MetricError (a caller's mistake such as signals of
+different lengths) is raised.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
+
+import numpy as np
+
+from bench.errors import MetricError
+from bench.metrics.blas import single_threaded_blas
+from bench.metrics.quality import DEFAULT_METRICS, METRICS
+from bench.metrics.scores import Unscorable, reason_of
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreJob:
+    """Score ``deg`` against ``ref``; a missing side (None) makes every metric unscorable
+    with ``missing_reason``."""
+
+    utt: str
+    condition: str
+    ref: np.ndarray | None
+    deg: np.ndarray | None
+    sample_rate: int
+    missing_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.sample_rate <= 0:
+            raise MetricError(f"{self.utt}: sample_rate must be positive, got {self.sample_rate}")
+        if self.ref is not None and self.deg is not None and np.shape(self.ref) != np.shape(self.deg):
+            raise MetricError(
+                f"{self.utt} ({self.condition}): reference has shape {np.shape(self.ref)}, "
+                f"degraded {np.shape(self.deg)}; align and trim them to the same length"
+            )
+
+
+@dataclass(frozen=True)
+class UtteranceScores:
+    """Metric values of one (utterance, condition); ``reasons`` holds the NaN ones' reasons."""
+
+    utt: str
+    condition: str
+    values: Mapping[str, float]
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        extra = set(self.reasons) - set(self.values)
+        if extra:
+            raise MetricError(f"{self.utt}: reasons given for metrics without values: {sorted(extra)}")
+
+    def get(self, metric: str) -> float:
+        return self.values.get(metric, math.nan)
+
+
+def _score_one(job: ScoreJob, metrics: tuple[str, ...]) -> UtteranceScores:
+    values: dict[str, float] = {}
+    reasons: dict[str, str] = {}
+    for name in metrics:
+        if job.ref is None or job.deg is None:
+            v: float = Unscorable(job.missing_reason or ("no reference" if job.ref is None else "no degraded signal"))
+        else:
+            try:
+                v = METRICS[name](job.ref, job.deg, job.sample_rate)
+            except MetricError:
+                raise
+            except Exception as exc:  # a metric library failing on odd input: record, go on
+                v = Unscorable(f"{name} raised {type(exc).__name__}: {exc}")
+        r = reason_of(v)
+        values[name] = math.nan if r is not None else float(v)
+        if r is not None:
+            reasons[name] = r
+    return UtteranceScores(job.utt, job.condition, values, reasons)
+
+
+def _score_chunk(jobs: Sequence[ScoreJob], metrics: tuple[str, ...]) -> list[UtteranceScores]:
+    with single_threaded_blas():
+        return [_score_one(j, metrics) for j in jobs]
+
+
+def default_workers() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def score_jobs(
+    jobs: Sequence[ScoreJob],
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    *,
+    max_workers: int | None = None,
+    mp_context: BaseContext | None = None,
+) -> list[UtteranceScores]:
+    """Run ``metrics`` on every job (see the module doc); results in job order."""
+    names = tuple(metrics)
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise MetricError(f"unknown metrics {unknown}; choose from {', '.join(METRICS)}")
+    workers = default_workers() if max_workers is None else max_workers
+    if workers < 1:
+        raise MetricError(f"max_workers must be at least 1, got {workers}")
+    workers = min(workers, len(jobs))
+    if workers <= 1:
+        return _score_chunk(jobs, names)
+    # a few chunks per worker: balances uneven utterance lengths, keeps pickling overhead low
+    n_chunks = min(len(jobs), workers * 4)
+    chunks = [list(jobs[i::n_chunks]) for i in range(n_chunks)]
+    out: list[UtteranceScores | None] = [None] * len(jobs)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context) as ex:
+        for i, res in enumerate(ex.map(_score_chunk, chunks, [names] * n_chunks)):
+            for k, r in enumerate(res):
+                out[i + k * n_chunks] = r
+    return [r for r in out if r is not None]
