@@ -1,0 +1,590 @@
+"""Harnesses for the bench kernels (firmware/kernels/): a ctypes binding of the host build
+(unit tests) and a bare-metal benchmark on QEMU mps2-an386 (bit-exactness on the Cortex-M4F
+and instructions per MAC, DSP path vs reference path).
+
+    python -m bench.kernelbench            # full table (FC 400x400, GRU 400, small configs)
+    python -m bench.kernelbench --quick    # small shapes only
+
+The QEMU image runs every case once with interrupts masked, reads bench_port_counter()
+(CMSDK timer0 under -icount shift=7: instructions = ticks * 40 / 128, exact) around the
+kernel call, compares the output with the golden model's (embedded in a generated header)
+and prints one line per case on the UART.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.errors import ImageError, TargetError
+from bench.models import gru_int as gi
+from bench.models import int8ops as q8
+from bench.targets import repo_root
+
+KERNEL_DIR = Path("firmware/kernels")
+BENCH_MAIN = Path("firmware/kernels/bench/kb_main.c")
+BOARD_DIR = Path("firmware/boards/mps2-an386")
+AGENT_DIR = Path("firmware/agent")
+M4F = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+
+
+def kernel_sources(root: Path | None = None) -> list[Path]:
+    root = root or repo_root()
+    return sorted((root / KERNEL_DIR).glob("*.c"))
+
+
+# --------------------------------------------------------------------------------------------
+# ctypes binding of a host build
+# --------------------------------------------------------------------------------------------
+
+_I32P = ctypes.POINTER(ctypes.c_int32)
+_I16P = ctypes.POINTER(ctypes.c_int16)
+_I8P = ctypes.POINTER(ctypes.c_int8)
+
+
+class FcParams(ctypes.Structure):
+    _fields_ = [("input_offset", ctypes.c_int32), ("output_offset", ctypes.c_int32),
+                ("act_min", ctypes.c_int32), ("act_max", ctypes.c_int32)]
+
+
+class PerChannel(ctypes.Structure):
+    _fields_ = [("multiplier", _I32P), ("shift", _I32P)]
+
+
+class MulParamsC(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_int32) for n in
+                ("in1_offset", "in2_offset", "out_offset", "multiplier", "shift", "act_min", "act_max")]
+
+
+class AddParamsC(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_int32) for n in
+                ("in1_offset", "in1_multiplier", "in1_shift", "in2_offset", "in2_multiplier",
+                 "in2_shift", "left_shift", "out_multiplier", "out_shift", "out_offset",
+                 "act_min", "act_max")]
+
+
+class GruParamsC(ctypes.Structure):
+    _fields_ = [("input_size", ctypes.c_int32), ("hidden_size", ctypes.c_int32),
+                ("input_offset", ctypes.c_int32), ("w_ih", _I8P), ("w_hh", _I8P),
+                ("b_ih", _I32P), ("b_hh", _I32P), ("mult_ih", _I32P), ("shift_ih", _I32P),
+                ("mult_hh", _I32P), ("shift_hh", _I32P)]
+
+
+class KernelStatusError(RuntimeError):
+    def __init__(self, fn: str, status: int):
+        self.status = status
+        super().__init__(f"{fn} returned status {status}")
+
+
+def _p(a: np.ndarray | None, ctype: Any) -> Any:
+    if a is None:
+        return ctypes.POINTER(ctype)()  # NULL
+    return a.ctypes.data_as(ctypes.POINTER(ctype))
+
+
+def fc_scratch_bytes(in_features: int) -> int:
+    return ((in_features + 1) // 2) * 4
+
+
+def gru_scratch_bytes(input_size: int, hidden_size: int) -> int:
+    return hidden_size * 12 + fc_scratch_bytes(max(input_size, hidden_size))
+
+
+class NativeKernels:
+    """The kernels built for the host with bench.models.native.build_shared. Host builds run
+    the reference path, or -- with emulate_dsp -- the DSP path's data layout with portable C
+    models of SMLAD / SXTB16 (the real instructions are checked on QEMU)."""
+
+    def __init__(self, emulate_dsp: bool = False, force_ref: bool = False):
+        from bench.models.native import build_and_load
+
+        defines: dict[str, object] = {}
+        if emulate_dsp:
+            defines["BK_EMULATE_DSP"] = None
+        if force_ref:
+            defines["BK_FORCE_REF"] = None
+        root = repo_root()
+        name = "bk-dsp-emu" if emulate_dsp and not force_ref else "bk-ref"
+        self.lib = build_and_load(kernel_sources(root), [root / KERNEL_DIR], defines, name=name,
+                                  extra_cflags=["-Wconversion", "-Werror"])
+        self.dsp = bool(self.lib.bk_dsp_path())
+
+    # -- helpers -------------------------------------------------------------------------
+    def _call(self, fn: str, *args: Any) -> None:
+        st = getattr(self.lib, fn)(*args)
+        if st != 0:
+            raise KernelStatusError(fn, st)
+
+    @staticmethod
+    def _scratch(nbytes: int) -> np.ndarray:
+        return np.zeros(max(1, (nbytes + 3) // 4), dtype=np.int32)  # 4-byte aligned
+
+    def _fc(self, fn: str, x: np.ndarray, xtype: Any, w: np.ndarray, bias: np.ndarray | None,
+            mult: np.ndarray, shift: np.ndarray, params: FcParams, out_dtype: type,
+            scratch_bytes: int | None = None) -> np.ndarray:
+        n, k = w.shape
+        x = np.ascontiguousarray(x)
+        w = np.ascontiguousarray(w, np.int8)
+        b = None if bias is None else np.ascontiguousarray(bias, np.int32)
+        m = np.ascontiguousarray(mult, np.int32)
+        s = np.ascontiguousarray(shift, np.int32)
+        out: np.ndarray = np.zeros(n, out_dtype)
+        sb = fc_scratch_bytes(k) if scratch_bytes is None else scratch_bytes
+        scratch = self._scratch(sb)
+        q = PerChannel(_p(m, ctypes.c_int32), _p(s, ctypes.c_int32))
+        otype = ctypes.c_int8 if out_dtype == np.int8 else ctypes.c_int16
+        self._call(fn, ctypes.byref(params), ctypes.byref(q), ctypes.c_int32(k), ctypes.c_int32(n),
+                   _p(x, xtype), _p(w, ctypes.c_int8), _p(b, ctypes.c_int32), _p(out, otype),
+                   scratch.ctypes.data_as(ctypes.c_void_p), ctypes.c_size_t(sb))
+        return out
+
+    # -- kernels (signatures mirror bench.models.int8ops) -----------------------------------
+    def fc_s8(self, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, input_offset: int,
+              mult: np.ndarray, shift: np.ndarray, output_offset: int, act_min: int = -128,
+              act_max: int = 127) -> np.ndarray:
+        return self._fc("bk_fc_s8", np.asarray(x, np.int8), ctypes.c_int8, w, bias, mult, shift,
+                        FcParams(input_offset, output_offset, act_min, act_max), np.int8)
+
+    def fc_s8_s16(self, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, input_offset: int,
+                  mult: np.ndarray, shift: np.ndarray, output_offset: int = 0, act_min: int = -32768,
+                  act_max: int = 32767) -> np.ndarray:
+        return self._fc("bk_fc_s8_s16", np.asarray(x, np.int8), ctypes.c_int8, w, bias, mult, shift,
+                        FcParams(input_offset, output_offset, act_min, act_max), np.int16)
+
+    def fc_s16(self, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, mult: np.ndarray,
+               shift: np.ndarray, act_min: int = -32768, act_max: int = 32767) -> np.ndarray:
+        return self._fc("bk_fc_s16", np.asarray(x, np.int16), ctypes.c_int16, w, bias, mult, shift,
+                        FcParams(0, 0, act_min, act_max), np.int16)
+
+    def _act(self, fn: str, x: np.ndarray, mult: int, shift: int) -> np.ndarray:
+        x = np.ascontiguousarray(x, np.int16)
+        out = np.zeros_like(x)
+        self._call(fn, _p(x, ctypes.c_int16), _p(out, ctypes.c_int16), ctypes.c_int32(x.size),
+                   ctypes.c_int32(mult), ctypes.c_int32(shift))
+        return out
+
+    def sigmoid_s16(self, x: np.ndarray, input_multiplier: int = 0, input_left_shift: int = 0) -> np.ndarray:
+        return self._act("bk_sigmoid_s16", x, input_multiplier, input_left_shift)
+
+    def tanh_s16(self, x: np.ndarray, input_multiplier: int = 0, input_left_shift: int = 0) -> np.ndarray:
+        return self._act("bk_tanh_s16", x, input_multiplier, input_left_shift)
+
+    def mul_s16(self, a: np.ndarray, b: np.ndarray, p: q8.MulParams) -> np.ndarray:
+        a = np.ascontiguousarray(a, np.int16)
+        b = np.ascontiguousarray(b, np.int16)
+        out = np.zeros_like(a)
+        cp = MulParamsC(p.in1_offset, p.in2_offset, p.out_offset, p.multiplier, p.shift, p.act_min, p.act_max)
+        self._call("bk_mul_s16", _p(a, ctypes.c_int16), _p(b, ctypes.c_int16), _p(out, ctypes.c_int16),
+                   ctypes.c_int32(a.size), ctypes.byref(cp))
+        return out
+
+    def add_s16(self, a: np.ndarray, b: np.ndarray, p: q8.AddParams) -> np.ndarray:
+        a = np.ascontiguousarray(a, np.int16)
+        b = np.ascontiguousarray(b, np.int16)
+        out = np.zeros_like(a)
+        cp = AddParamsC(p.in1_offset, p.in1_multiplier, p.in1_shift, p.in2_offset, p.in2_multiplier,
+                        p.in2_shift, p.left_shift, p.out_multiplier, p.out_shift, p.out_offset,
+                        p.act_min, p.act_max)
+        self._call("bk_add_s16", _p(a, ctypes.c_int16), _p(b, ctypes.c_int16), _p(out, ctypes.c_int16),
+                   ctypes.c_int32(a.size), ctypes.byref(cp))
+        return out
+
+    def requantize_s32(self, x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+        x = np.ascontiguousarray(x, np.int32)
+        out = np.zeros_like(x)
+        self._call("bk_requantize_s32", _p(x, ctypes.c_int32), _p(out, ctypes.c_int32),
+                   ctypes.c_int32(x.size), ctypes.c_int32(multiplier), ctypes.c_int32(shift))
+        return out
+
+    def requantize_s16_s8(self, x: np.ndarray, multiplier: int, shift: int, input_offset: int = 0,
+                          output_offset: int = 0) -> np.ndarray:
+        x = np.ascontiguousarray(x, np.int16)
+        out = np.zeros(x.size, np.int8)
+        self._call("bk_requantize_s16_s8", _p(x, ctypes.c_int16), _p(out, ctypes.c_int8),
+                   ctypes.c_int32(x.size), ctypes.c_int32(input_offset), ctypes.c_int32(multiplier),
+                   ctypes.c_int32(shift), ctypes.c_int32(output_offset))
+        return out
+
+    def gru_cell(self, q: gi.GruQuant, x: np.ndarray, h: np.ndarray, scratch_bytes: int | None = None) -> np.ndarray:
+        arrs = {k: np.ascontiguousarray(v) for k, v in q.c_arrays().items()}
+        cp = GruParamsC(q.input_size, q.hidden_size, q.input_offset,
+                        _p(arrs["w_ih"], ctypes.c_int8), _p(arrs["w_hh"], ctypes.c_int8),
+                        _p(arrs["b_ih"], ctypes.c_int32), _p(arrs["b_hh"], ctypes.c_int32),
+                        _p(arrs["mult_ih"], ctypes.c_int32), _p(arrs["shift_ih"], ctypes.c_int32),
+                        _p(arrs["mult_hh"], ctypes.c_int32), _p(arrs["shift_hh"], ctypes.c_int32))
+        x = np.ascontiguousarray(x, np.int8)
+        hh = np.array(h, np.int16, copy=True)
+        sb = gru_scratch_bytes(q.input_size, q.hidden_size) if scratch_bytes is None else scratch_bytes
+        scratch = self._scratch(sb)
+        self._call("bk_gru_cell_s8", ctypes.byref(cp), _p(x, ctypes.c_int8), _p(hh, ctypes.c_int16),
+                   scratch.ctypes.data_as(ctypes.c_void_p), ctypes.c_size_t(sb))
+        return hh
+
+
+# --------------------------------------------------------------------------------------------
+# QEMU benchmark: cases, generated vectors, build, run
+# --------------------------------------------------------------------------------------------
+
+KINDS = ("NOP", "FC_S8", "FC_S8_S16", "FC_S16", "SIGMOID", "TANH", "MUL", "ADD", "REQ32", "REQ16_8", "GRU")
+
+
+@dataclass
+class Case:
+    """One kernel call on the target with its inputs and the golden model's output."""
+
+    name: str
+    kind: str
+    n: int = 0
+    k: int = 0
+    params: list[int] = field(default_factory=list)
+    arrays: Sequence[np.ndarray | None] = field(default_factory=list)
+    expected: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    macs: int = 0        # multiply-accumulates of one call (GRU: of all timesteps)
+    steps: int = 1       # GRU timesteps in the call
+    scratch: int = 0     # bytes
+
+
+def _ctype(a: np.ndarray) -> str:
+    return {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
+            np.dtype(np.int32): "int32_t"}[a.dtype]
+
+
+def fc_case(name: str, kind: str, n: int, k: int, rng: np.random.Generator) -> Case:
+    """A fully connected case with random int8 weights, realistic per-channel multipliers
+    (outputs spread over the int8 / int16 range) and a random zero point."""
+    w = rng.integers(-127, 128, (n, k)).astype(np.int8)
+    bias = rng.integers(-20000, 20000, n).astype(np.int32)
+    if kind == "FC_S16":
+        x = rng.integers(-32768, 32768, k).astype(np.int16)
+        xf = x.astype(np.float64)
+        in_off = 0
+    else:
+        x = rng.integers(-128, 128, k).astype(np.int8)
+        in_off = int(rng.integers(-20, 21))
+        xf = x.astype(np.float64) + in_off
+    acc_sd = float(np.std(w.astype(np.float64) @ xf)) + 1.0
+    out_range = 127.0 if kind == "FC_S8" else 32767.0
+    real = rng.uniform(0.5, 2.0, n) * out_range / (3.0 * acc_sd)
+    mult, shift = q8.quantize_multiplier_array(real)
+    if kind == "FC_S8":
+        out_off, lo, hi = int(rng.integers(-10, 11)), -128, 127
+        exp = q8.fc_s8(x, w, bias, in_off, mult, shift, out_off, lo, hi)
+    elif kind == "FC_S8_S16":
+        out_off, lo, hi = 0, -32768, 32767
+        exp = q8.fc_s8_s16(x, w, bias, in_off, mult, shift, out_off, lo, hi)
+    else:
+        out_off, lo, hi = 0, -32768, 32767
+        exp = q8.fc_s16(x, w, bias, mult, shift, lo, hi)
+    return Case(name, kind, n, k, [in_off, out_off, lo, hi], [x, w, bias, mult, shift], exp,
+                macs=n * k, scratch=fc_scratch_bytes(k))
+
+
+def gru_case(name: str, input_size: int, hidden: int, steps: int, rng: np.random.Generator) -> Case:
+    """A GRU layer quantised from random PyTorch-like float weights (U(-1/sqrt(H), 1/sqrt(H))
+    scaled up for lively gates), run for ``steps`` timesteps from h0 = 0."""
+    a = 2.0 / np.sqrt(hidden)
+    wi = rng.uniform(-a, a, (3 * hidden, input_size))
+    wh = rng.uniform(-a, a, (3 * hidden, hidden))
+    bi = rng.uniform(-a, a, 3 * hidden)
+    bh = rng.uniform(-a, a, 3 * hidden)
+    xs = np.clip(rng.standard_normal((steps, input_size)), -3, 3)
+    q = gi.quantize_gru(wi, wh, bi, bh, xs)
+    xq = q.quantize_input(xs)
+    h0 = np.zeros(hidden, np.int16)
+    hs = gi.gru_sequence_int(q, xq, h0)
+    c = q.c_arrays()
+    arrays = [xq.reshape(-1), c["w_ih"], c["w_hh"], c["b_ih"], c["b_hh"], c["mult_ih"], c["shift_ih"],
+              c["mult_hh"], c["shift_hh"], h0]
+    return Case(name, "GRU", hidden, input_size, [input_size, hidden, q.input_offset, steps], arrays,
+                hs[-1], macs=3 * hidden * (input_size + hidden) * steps, steps=steps,
+                scratch=gru_scratch_bytes(input_size, hidden))
+
+
+def elementwise_cases(rng: np.random.Generator, size: int = 403) -> list[Case]:
+    x16 = rng.integers(-32768, 32768, size).astype(np.int16)
+    y16 = rng.integers(-32768, 32768, size).astype(np.int16)
+    cases = [
+        Case("sigmoid_q312", "SIGMOID", size, 0, [0, 0], [x16], q8.sigmoid_s16(x16)),
+        Case("tanh_q312", "TANH", size, 0, [0, 0], [x16], q8.tanh_s16(x16)),
+    ]
+    m, s = q8.sigmoid_s16_params(1.0 / 3000.0)
+    cases.append(Case("sigmoid_general", "SIGMOID", size, 0, [m, s], [x16], q8.sigmoid_s16(x16, m, s)))
+    m, s = q8.tanh_s16_params(2.0 ** -11)
+    cases.append(Case("tanh_q411", "TANH", size, 0, [m, s], [x16], q8.tanh_s16(x16, m, s)))
+    mp = q8.mul_params(2.0 ** -15, 0, 2.0 ** -12, 0, 2.0 ** -12, 0)
+    cases.append(Case("mul_q15_q312", "MUL", size, 0,
+                      [mp.in1_offset, mp.in2_offset, mp.out_offset, mp.multiplier, mp.shift, mp.act_min, mp.act_max],
+                      [x16, y16], q8.mul_elementwise(x16, y16, mp)))
+    ap = q8.add_params(3e-4, 0, 1e-4, 0, 4e-4, 0)
+    cases.append(Case("add_general", "ADD", size, 0,
+                      [ap.in1_offset, ap.in1_multiplier, ap.in1_shift, ap.in2_offset, ap.in2_multiplier,
+                       ap.in2_shift, ap.left_shift, ap.out_multiplier, ap.out_shift, ap.out_offset,
+                       ap.act_min, ap.act_max],
+                      [x16, y16], q8.add_elementwise(x16, y16, ap)))
+    x32 = np.concatenate([np.array([q8.INT32_MIN, q8.INT32_MAX, -1, 0, 1], np.int64),
+                          rng.integers(q8.INT32_MIN, q8.INT32_MAX, size - 5, dtype=np.int64)]).astype(np.int32)
+    for i, (mm, ss) in enumerate([(q8.INT32_MAX, 30), (1 << 30, -31), (1518500250, -7), (q8.INT32_MIN, 0)]):
+        cases.append(Case(f"requant32_{i}", "REQ32", size, 0, [mm, ss], [x32],
+                          q8.multiply_by_quantized_multiplier(x32, mm, ss).astype(np.int32)))
+    m, s = q8.quantize_multiplier(1.0 / 200.0)
+    cases.append(Case("requant16_8", "REQ16_8", size, 0, [3, m, s, -7], [x16],
+                      q8.requantize_s16_s8(x16, m, s, 3, -7)))
+    return cases
+
+
+def quick_cases(seed: int = 0) -> list[Case]:
+    """Every kernel at small and odd shapes, the small-configuration FC shapes and a small GRU:
+    what the QEMU test checks bit for bit on both paths."""
+    rng = np.random.default_rng(seed)
+    cases = [Case("nop", "NOP")]
+    for kind in ("FC_S8", "FC_S8_S16", "FC_S16"):
+        for n, k in ((1, 1), (3, 5), (5, 7), (6, 13), (4, 8), (9, 30)):
+            cases.append(fc_case(f"{kind.lower()}_{n}x{k}", kind, n, k, rng))
+    for n, k in ((128, 161), (128, 128), (161, 128)):
+        cases.append(fc_case(f"fc_s8_{k}to{n}", "FC_S8", n, k, rng))
+    cases += elementwise_cases(rng)
+    cases.append(gru_case("gru_i13_h7", 13, 7, 3, rng))
+    cases.append(gru_case("gru_i161_h64", 161, 64, 2, rng))
+    cases.append(gru_case("gru_i128_h128", 128, 128, 2, rng))
+    return cases
+
+
+def full_cases(seed: int = 0) -> list[Case]:
+    """quick_cases plus the full-size nsNet2 shapes: FC 400x400, 161->400, 400->600, 600->600,
+    600->161 and the GRU 400 (input 400)."""
+    rng = np.random.default_rng(seed + 1)
+    cases = quick_cases(seed)
+    for n, k in ((400, 400), (400, 161), (600, 400), (600, 600), (161, 600)):
+        cases.append(fc_case(f"fc_s8_{k}to{n}", "FC_S8", n, k, rng))
+    cases.append(gru_case("gru_i400_h400", 400, 400, 2, rng))
+    return cases
+
+
+def _c_array(name: str, a: np.ndarray) -> str:
+    flat = np.ascontiguousarray(a).reshape(-1)
+    if flat.size == 0:
+        flat = np.zeros(1, a.dtype)
+    body = ",".join(str(int(v)) for v in flat.tolist())
+    align = " __attribute__((aligned(4)))"
+    # INT32_MIN cannot be written as a literal: spell it
+    body = body.replace("-2147483648", "(-2147483647-1)")
+    return f"static const {_ctype(flat)} {name}[{flat.size}]{align} = {{{body}}};\n"
+
+
+def write_vectors(cases: Sequence[Case], out_dir: Path) -> None:
+    """kb_cases.h (case table type and limits) and kb_vectors.c (all data) into out_dir."""
+    max_out = max([c.expected.nbytes for c in cases] + [4])
+    max_state = max([c.n for c in cases if c.kind == "GRU"] + [1])
+    max_scratch = max([c.scratch for c in cases] + [4])
+    h = [
+        "/* Generated by bench/kernelbench.py: do not edit. */",
+        "#ifndef KB_CASES_H", "#define KB_CASES_H", "#include <stdint.h>",
+        "enum { " + ", ".join(f"KB_{k} = {i}" for i, k in enumerate(KINDS)) + " };",
+        "typedef struct {",
+        "    const char *name;", "    int32_t kind, n, k;", "    int32_t p[12];",
+        "    const void *a[10];", "    const void *expected;", "    int32_t out_elems, out_size;",
+        "} kb_case_t;",
+        f"#define KB_N_CASES {len(cases)}",
+        f"#define KB_MAX_OUT_BYTES {max_out}u",
+        f"#define KB_MAX_STATE {max_state}",
+        f"#define KB_MAX_SCRATCH_BYTES {max_scratch}u",
+        "extern const kb_case_t kb_cases[KB_N_CASES];",
+        "#endif", "",
+    ]
+    (out_dir / "kb_cases.h").write_text("\n".join(h))
+    parts = ["/* Generated by bench/kernelbench.py: do not edit. */\n#include \"kb_cases.h\"\n"]
+    rows = []
+    for i, c in enumerate(cases):
+        names: list[str] = []
+        for j, arr in enumerate(c.arrays):
+            if arr is None:
+                names.append("0")
+                continue
+            nm = f"c{i}_a{j}"
+            parts.append(_c_array(nm, arr))
+            names.append(nm)
+        exp_name = f"c{i}_exp"
+        parts.append(_c_array(exp_name, c.expected if c.expected.size else np.zeros(1, np.int8)))
+        p = ",".join(str(int(v)) for v in (list(c.params) + [0] * 12)[:12]).replace("-2147483648", "(-2147483647-1)")
+        a = ",".join((names + ["0"] * 10)[:10])
+        rows.append(f'  {{"{c.name}", KB_{c.kind}, {c.n}, {c.k}, {{{p}}}, {{{a}}}, {exp_name}, '
+                    f"{c.expected.size}, {c.expected.itemsize}}},")
+    parts.append("const kb_case_t kb_cases[KB_N_CASES] = {\n" + "\n".join(rows) + "\n};\n")
+    (out_dir / "kb_vectors.c").write_text("".join(parts))
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise ImageError(f"kernel bench build failed:\n{' '.join(cmd)}\n{r.stderr[-4000:]}")
+
+
+def build_images(cases: Sequence[Case], out_dir: Path) -> dict[str, Path]:
+    """Two ELFs from the same vectors: path 'dsp' (default flags: __ARM_FEATURE_DSP) and
+    'ref' (-DBK_FORCE_REF)."""
+    from bench.imagebuild import CC, COMMON_CFLAGS, LDFLAGS, toolchain_version
+
+    toolchain_version()  # a clear error if the toolchain is missing
+    root = repo_root()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_vectors(cases, out_dir)
+    inc = [f"-I{root / d}" for d in (KERNEL_DIR, BOARD_DIR, AGENT_DIR)] + [f"-I{out_dir}"]
+    flags = [*M4F, *COMMON_CFLAGS, *inc]
+    common = {"startup": root / BOARD_DIR / "startup.c", "board": root / BOARD_DIR / "board.c",
+              "kb_main": root / BENCH_MAIN, "kb_vectors": out_dir / "kb_vectors.c"}
+    procs = []
+    for name, src in common.items():
+        procs.append([CC, *flags, "-c", str(src), "-o", str(out_dir / f"{name}.o")])
+    for path, defs in (("dsp", []), ("ref", ["-DBK_FORCE_REF"])):
+        for src in kernel_sources(root):
+            procs.append([CC, *flags, *defs, "-c", str(src), "-o", str(out_dir / f"{path}_{src.stem}.o")])
+    # at most two compilers at a time (shared 2-core machines)
+    pending = list(procs)
+    running: list[tuple[list[str], subprocess.Popen[str]]] = []
+    while pending or running:
+        while pending and len(running) < 2:
+            cmd = pending.pop(0)
+            running.append((cmd, subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE,
+                                                  stderr=subprocess.PIPE, text=True)))
+        cmd, p = running.pop(0)
+        _, err = p.communicate()
+        if p.returncode != 0:
+            raise ImageError(f"kernel bench build failed:\n{' '.join(cmd)}\n{err[-4000:]}")
+    elves = {}
+    for path in ("dsp", "ref"):
+        objs = [str(out_dir / f"{n}.o") for n in common] + \
+               [str(out_dir / f"{path}_{s.stem}.o") for s in kernel_sources(root)]
+        elf = out_dir / f"kernelbench-{path}.elf"
+        _run([CC, *M4F, *LDFLAGS, f"-T{root / BOARD_DIR / 'link.ld'}", "-o", str(elf), *objs], root)
+        elves[path] = elf
+    return elves
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    name: str
+    status: int
+    ticks: int
+    bad: int
+    first: int
+    fnv: int  # FNV-1a 32 of the target's output bytes
+
+
+def fnv1a(data: bytes) -> int:
+    h = 2166136261
+    for b in data:
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def expected_fnv(case: Case) -> int:
+    """What the target's fnv= must be when its output equals the golden model's."""
+    return fnv1a(np.ascontiguousarray(case.expected).astype(case.expected.dtype.newbyteorder("<")).tobytes())
+
+
+def run_image(elf: Path, timeout: float = 120.0, icount_shift: int = 7) -> tuple[list[CaseResult], str]:
+    """Runs a kernel bench ELF under qemu-system-arm (UART on stdout) and parses its lines."""
+    if shutil.which("qemu-system-arm") is None:
+        raise TargetError("qemu-system-arm not found: apt-get install qemu-system-arm")
+    cmd = ["qemu-system-arm", "-M", "mps2-an386", "-display", "none", "-monitor", "none",
+           "-serial", "stdio", "-semihosting-config", "enable=on,target=native",
+           "-icount", f"shift={icount_shift},sleep=off", "-kernel", str(Path(elf).resolve())]
+    with tempfile.TemporaryDirectory() as cwd:  # no bench.link.* FIFOs here: UART output
+        try:
+            r = subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as e:
+            raise TargetError(f"kernel bench {elf.name} did not finish in {timeout} s") from e
+    text = r.stdout.decode(errors="replace")
+    results = []
+    for line in text.splitlines():
+        if line.startswith("KB ") and " st=" in line:
+            name, rest = line[3:].split(" ", 1)
+            kv = dict(item.split("=", 1) for item in rest.split())
+            results.append(CaseResult(name, int(kv["st"]), int(kv["ticks"]), int(kv["bad"]), int(kv["first"]),
+                                      int(kv["fnv"])))
+    if "KB_END" not in text:
+        raise TargetError(f"kernel bench {elf.name} stopped early (exit {r.returncode}):\n{text[-2000:]}\n"
+                          f"{r.stderr.decode(errors='replace')[-2000:]}")
+    return results, text
+
+
+def ticks_to_instructions(ticks: int) -> int:
+    from bench.targets import load_target
+
+    return int(load_target("qemu-mps2-an386").counter.ticks_to_unit(ticks))
+
+
+def run_benchmark(cases: Sequence[Case], work_dir: Path | None = None) -> dict[str, Any]:
+    """Builds both paths, runs them on QEMU, returns per-case results (bit-exactness, instructions
+    net of the measurement overhead, instructions per MAC)."""
+    work = Path(work_dir) if work_dir else repo_root() / "build" / "kernelbench"
+    elves = build_images(cases, work)
+    out: dict[str, Any] = {"cases": {}, "paths": {}}
+    for path, elf in elves.items():
+        res, _ = run_image(elf)
+        by = {r.name: r for r in res}
+        overhead = ticks_to_instructions(by["nop"].ticks) if "nop" in by else 0
+        out["paths"][path] = {"overhead_instructions": overhead,
+                              "elf_sha256": hashlib.sha256(elf.read_bytes()).hexdigest()}
+        for c in cases:
+            r = by.get(c.name)
+            e = out["cases"].setdefault(c.name, {"kind": c.kind, "n": c.n, "k": c.k, "macs": c.macs,
+                                                 "steps": c.steps})
+            if r is None:
+                e[path] = {"missing": True}
+                continue
+            instr = ticks_to_instructions(r.ticks) - overhead if c.kind != "NOP" else ticks_to_instructions(r.ticks)
+            ok = r.status == 0 and r.bad == 0 and r.fnv == expected_fnv(c)
+            e[path] = {"status": r.status, "bad": r.bad, "first_bad": r.first, "ticks": r.ticks,
+                       "instructions": instr, "ok": ok,
+                       "instr_per_mac": (instr / c.macs) if c.macs else None}
+    return out
+
+
+def format_table(res: dict[str, Any]) -> str:
+    lines = ["| case | MACs/call | DSP instr | DSP instr/MAC | ref instr | ref instr/MAC | bit-exact (dsp/ref) |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for name, e in res["cases"].items():
+        if not e["macs"]:
+            continue
+        d, r = e.get("dsp", {}), e.get("ref", {})
+        macs = e["macs"] // max(1, e["steps"])
+        di = d.get("instructions", 0) // max(1, e["steps"])
+        ri = r.get("instructions", 0) // max(1, e["steps"])
+        lines.append(f"| {name} | {macs} | {di} | {d.get('instr_per_mac', 0):.3f} | {ri} | "
+                     f"{r.get('instr_per_mac', 0):.3f} | {d.get('ok')}/{r.get('ok')} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.kernelbench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small shapes only (no 400x400 / GRU 400)")
+    ap.add_argument("--json", action="store_true", help="machine-readable output")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    cases = quick_cases(args.seed) if args.quick else full_cases(args.seed)
+    res = run_benchmark(cases)
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        print(format_table(res))
+        for p, v in res["paths"].items():
+            print(f"{p}: measurement overhead {v['overhead_instructions']} instructions (subtracted)")
+    ok = all(e.get(p, {}).get("ok", False) for e in res["cases"].values() for p in ("dsp", "ref"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
