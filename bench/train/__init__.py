@@ -1,0 +1,1 @@
+"""Training code (PyTorch, the `train` extra). Never imported by the runtime path."""
