@@ -108,8 +108,29 @@ def run_summary_doc(run: Any) -> dict[str, Any]:
         if cp.is_file():
             d["quality"] = read_json(cp)
         images[name] = d
+    ctx = run.path / "context.json"
     return {"run_id": meta["run_id"], "status": meta["status"], "results_path": str(run.path),
-            "target": meta["target"]["name"], "images": images}
+            "target": meta["target"]["name"], "images": images,
+            "context": read_json(ctx) if ctx.is_file() else None}
+
+
+def context_table(ctx: dict[str, Any]) -> Table:
+    """Reference baselines on the run's own audio (bench.metrics.context)."""
+    t = Table(title=f"reference baselines on the same audio ({ctx['utterances']} utterances)")
+    for col in ("baseline", "method", "scores"):
+        t.add_column(col)
+
+    def fmt(d: dict[str, Any], keys: tuple[str, ...]) -> str:
+        if "unscorable" in d:
+            return f"unscorable: {d['unscorable']}"
+        return ", ".join(f"{k} {d[k]:.3f}" if d.get(k) is not None else f"{k} n/a" for k in keys)
+
+    t.add_row("VAD", ctx["vad"].get("method", ""), fmt(ctx["vad"], ("accuracy", "f1")))
+    t.add_row("F0", ctx["f0"].get("method", ""), fmt(ctx["f0"], ("r2_both", "gpe_both", "voicing_error")))
+    if "enhancer" in ctx:
+        t.add_row("enhancer", ctx["enhancer"].get("method", ""),
+                  fmt(ctx["enhancer"], ("pesq_wb", "pesq_nb", "stoi", "estoi")))
+    return t
 
 
 def print_run(run: Any) -> None:
@@ -124,6 +145,8 @@ def print_run(run: Any) -> None:
             out.print(f"[red]{name}: {im['status']}: {im.get('error') or ''}[/red]")
             for u, e in im["utterance_errors"].items():
                 out.print(f"[red]  {u}: {e}[/red]")
+    if doc["context"]:
+        out.print(context_table(doc["context"]))
     out.print(f"results: {doc['results_path']}  (status: {doc['status']})")
 
 

@@ -39,6 +39,9 @@ class Utterance(Protocol):
     sample_rate: int
 
 
+CONTEXT_HOP = 160  # 10 ms: WebRTC VAD's own frame; labels exist for it in every generated set
+
+
 @dataclass(frozen=True)
 class RunOptions:
     target: str = "qemu-mps2-an386"
@@ -248,7 +251,8 @@ class Runner:
             "target": {k: v for k, v in asdict(self.target).items() if k != "path"},
             "provenance": provenance(self.target),
             "images": {e.name: {"sha256": e.sha256, "build_id": e.build_id, "model_family": e.model_family,
-                                "status": "pending", "error": None, "utterance_errors": {}}
+                                "status": "pending", "error": None, "utterance_errors": {},
+                                "target_uid": None}
                        for e in images},
         }
         run.write_meta(meta)
@@ -280,6 +284,8 @@ class Runner:
             meta["status"] = "interrupted"
             run.write_meta(meta)
             raise
+        if self.options.metrics:
+            self._context(run)
         meta = run.read_meta()
         meta["status"] = "failed" if failed else "done"
         meta["finished"] = now_iso()
@@ -304,6 +310,8 @@ class Runner:
         self._set_image_meta(run, entry.name, status="running")
         try:
             driver.start(entry.path)
+            # the physical board (probe unique id / serial), when the driver knows it; None on QEMU
+            self._set_image_meta(run, entry.name, target_uid=getattr(driver, "probe_uid", None))
             session = Session(driver.open_link(), window=opts.window, timeout=opts.timeout)
             hello = session.hello()
             check_hello(hello, entry)
@@ -358,6 +366,21 @@ class Runner:
                   if refs.golden is not None else None)
         cmp = compare(scored, target, float_out, golden)  # type: ignore[arg-type]
         write_metrics(run, entry.name, cmp)
+
+    def _context(self, run: Run) -> None:
+        """context.json: WebRTC VAD, WORLD F0 and the classic DSP enhancer on the run's audio."""
+        from bench.metrics.context import reference_context
+        from bench.models.registry import refs_for
+
+        path = run.path / "context.json"
+        if path.is_file() or not self._utterances:
+            return
+        utts = self.utterances(self._utterances[0].sample_rate)
+        dsp = refs_for("dsp-baseline")
+        enhancer = None
+        if dsp is not None and utts[0].sample_rate == 16000:  # the classic enhancer is a 16 kHz design
+            enhancer = ("dsp-baseline (host model)", {u.id: dsp.float_ref(np.asarray(u.noisy), {}) for u in utts})
+        write_json(path, reference_context(utts, CONTEXT_HOP, enhancer))
 
     def _run_utterance(self, run: Run, entry: ImageEntry, session: Session, hello: m.Hello, u: Utterance) -> None:
         session.reset_state()

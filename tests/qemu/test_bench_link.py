@@ -13,7 +13,7 @@ from bench.targets import load_target
 
 
 def test_bench_link_throughput(capsys, request):
-    if request.config.getoption("benchmark_disable"):
+    if not request.config.getoption("benchmark_enable"):
         pytest.skip("benchmark: run with --benchmark-enable")
     t = load_target("qemu-mps2-an386")
     rows = [link_benchmark(t, window=w, frames=300) for w in (1, 2, 4)]
