@@ -1,4 +1,4 @@
-"""nox sessions: tests, qemu, firmware, lint, demo, nightly. Run `nox -l` to list them."""
+"""nox sessions: tests, qemu, firmware, lint, demo, nightly, gate. Run `nox -l` to list them."""
 
 import nox
 
@@ -66,3 +66,10 @@ def benchmarks(session: nox.Session) -> None:
     _install(session)
     session.run("pytest", "--benchmark-enable", "-s", "-m", "benchmark or qemu", "-k", "bench_",
                 "tests", *session.posargs)
+
+
+@nox.session
+def gate(session: nox.Session) -> None:
+    """Regression gate: a small QEMU subset against results/baselines/ (exit 3 on a regression)."""
+    _install(session)
+    session.run("bench", "gate", "--report", "results/gate-report", *session.posargs)

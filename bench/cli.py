@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_data_parser(sub)
     except ImportError:
         pass
+    from bench.results.cli import add_parser as add_results_parser  # compare, history, baseline, gate, report
+
+    add_results_parser(sub)
     return p
 
 

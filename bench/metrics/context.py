@@ -49,8 +49,12 @@ def _finite(x: float) -> float | None:
 def _labels(utts: Sequence[LabelledUtterance], hop: int) -> tuple[list[LabelledUtterance], list[FrameLabels], str]:
     ok, labs, why = [], [], ""
     for u in utts:
+        get = getattr(u, "frame_labels", None)
+        if get is None:  # e.g. audio handed to the runner directly, not loaded as a test set
+            why = f"{u.id}: no labels (not loaded from a test set)"
+            continue
         try:
-            labs.append(u.frame_labels(hop))
+            labs.append(get(hop))
             ok.append(u)
         except BenchError as exc:
             why = str(exc)

@@ -7,6 +7,15 @@ run.json          provenance, options, per-image status (rewritten atomically as
 <image>/summary.json           per-frame counter statistics
 <image>/console.log, <image>/driver.log
 
+run.json carries ``schema_version`` (SCHEMA_VERSION). A run without the field is version 1;
+:func:`migrate_meta` brings an older document up to date when it is read (the file on disk is
+rewritten only when the run itself is written again). Version 2 adds per image
+``target_uid``: the physical board's probe unique id / serial when the driver knows it
+(None on QEMU), so the index can tell two boards of one target apart.
+
+results/index.parquet: one row per (run, image) over every run (bench.results.index).
+results/baselines/: committed baselines for the CI gate (bench.results.baseline).
+
 Every file is written to a temporary name and renamed, so a crash leaves only whole files:
 what was measured before it stays readable, and --resume skips the utterances it finds.
 """
@@ -27,7 +36,32 @@ import pyarrow.parquet as pq
 from bench.errors import ResultsError
 from bench.targets import repo_root
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _v1_to_v2(meta: dict[str, Any]) -> dict[str, Any]:
+    for im in meta.get("images", {}).values():
+        im.setdefault("target_uid", None)
+    return meta
+
+
+# version n -> n+1; each step is pure and idempotent on documents that already have the field
+MIGRATIONS: dict[int, Any] = {1: _v1_to_v2}
+
+
+def migrate_meta(meta: dict[str, Any], source: str = "run.json") -> dict[str, Any]:
+    """Bring a run.json document to SCHEMA_VERSION (missing field: version 1)."""
+    v = meta.get("schema_version", 1)
+    if not isinstance(v, int) or v < 1:
+        raise ResultsError(f"{source}: schema_version {v!r} is not a positive integer; the file is damaged")
+    if v > SCHEMA_VERSION:
+        raise ResultsError(f"{source}: schema_version {v} is newer than this bench understands ({SCHEMA_VERSION}); "
+                           "upgrade bench (pip install -e .) to read it")
+    while v < SCHEMA_VERSION:
+        meta = MIGRATIONS[v](meta)
+        v += 1
+    meta["schema_version"] = v
+    return meta
 
 
 def results_root() -> Path:
@@ -93,7 +127,7 @@ class Run:
 
     # run.json -----------------------------------------------------------------
     def read_meta(self) -> dict[str, Any]:
-        return read_json(self.path / "run.json")  # type: ignore[no-any-return]
+        return migrate_meta(read_json(self.path / "run.json"), str(self.path / "run.json"))
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         meta["schema_version"] = SCHEMA_VERSION
