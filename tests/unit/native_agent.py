@@ -10,11 +10,13 @@ from bench.models.native import build_shared
 from bench.targets import repo_root
 
 
-def load_agent() -> ctypes.CDLL:
+def load_agent(model_sources: list[Path] | None = None, name: str = "agent_passthrough") -> ctypes.CDLL:
+    """The agent + host port + a model (default: the passthrough model) as a shared library."""
     fw = repo_root() / "firmware"
+    models = model_sources or [fw / "models/passthrough/passthrough_model.c"]
     so = build_shared(
-        [fw / "agent/bench_agent.c", fw / "tests/host_port.c", fw / "models/passthrough/passthrough_model.c"],
-        include_dirs=[fw / "agent"], name="agent_passthrough")
+        [fw / "agent/bench_agent.c", fw / "tests/host_port.c", *models],
+        include_dirs=[fw / "agent", *sorted({p.parent for p in models})], name=name)
     lib = ctypes.CDLL(str(Path(so)))
     lib.bench_agent_feed.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
     lib.host_take_output.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
