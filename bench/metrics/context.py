@@ -24,21 +24,14 @@ import numpy as np
 from bench.data.labels import FrameLabels
 from bench.errors import BenchError
 from bench.metrics.baselines import webrtc_vad_frames, world_f0_frames
+from bench.metrics.compare import UtteranceLike
 from bench.metrics.pool import ScoreJob, score_jobs
 from bench.metrics.probes import f0_scores, vad_scores
 
 ENHANCER_METRICS = ("pesq_wb", "pesq_nb", "stoi", "estoi")
 
 
-class LabelledUtterance(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def noisy(self) -> np.ndarray: ...
-    @property
-    def clean(self) -> np.ndarray | None: ...
-    @property
-    def sample_rate(self) -> int: ...
+class LabelledUtterance(UtteranceLike, Protocol):
     def frame_labels(self, hop: int) -> FrameLabels: ...
 
 
