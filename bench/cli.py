@@ -162,6 +162,8 @@ def cmd_run(a: argparse.Namespace) -> int:
             raise BenchError(f"--config expects key=integer, got '{kv}'") from None
     opts = RunOptions(target=a.target, images=tuple(a.image or ()), set_path=a.set, limit=a.limit,
                       window=a.window, timeout=a.timeout, configure=tuple(configure), metrics=not a.no_metrics)
+    if getattr(a, "sweep", None):
+        return cmd_sweep(a, opts)
     progress = None if a.json else RichProgress()
     try:
         runner = Runner(opts, progress)
@@ -255,6 +257,46 @@ def cmd_images_build(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(a: argparse.Namespace, opts: Any) -> int:
+    import dataclasses
+
+    from bench.results.store import read_json
+    from bench.sweep import DEFAULT_THRESHOLDS, run_exit_sweep, sweep_table
+
+    if a.resume:
+        raise BenchError("--sweep cannot --resume; start the sweep again")
+    try:
+        thr = tuple(int(x) for x in a.thresholds.split(",")) if a.thresholds else DEFAULT_THRESHOLDS
+    except ValueError:
+        raise BenchError(f"--thresholds expects comma-separated integers, got '{a.thresholds}'") from None
+    if a.run_id:
+        opts = dataclasses.replace(opts, run_id=a.run_id)
+    progress = None if a.json else RichProgress()
+    try:
+        sdir = run_exit_sweep(opts, thr, progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+    doc = read_json(sdir / "sweep.json")
+    if a.json:
+        _print_json({"sweep_dir": str(sdir), **doc})
+    else:
+        out.print(sweep_table(doc))
+        out.print(f"sweep: {sdir}  (sweep.md, sweep.json, sweep.png)")
+    return 0
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    import importlib
+
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise BenchError("bench train needs PyTorch: pip install -e .[train]") from None
+    mod = importlib.import_module(f"bench.train.{a.family}")
+    return int(mod.main(list(a.args)) or 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench", description="Hardware-in-the-loop bench for speech enhancement on MCUs")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -269,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", action="append", metavar="KEY=INT", help="CONFIGURE option for the model")
     r.add_argument("--no-metrics", action="store_true", help="skip the quality comparison (counts only)")
     r.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    r.add_argument("--sweep", choices=["exit"],
+                   help="exit: every static exit and the dynamic policy of an early-exit image (bench.sweep)")
+    r.add_argument("--thresholds", help="with --sweep exit: dynamic thresholds thr_q15, comma separated "
+                   "(default 600,1200,2400,4800)")
+    r.add_argument("--run-id", help="with --sweep: name of the sweep directory")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_run)
 
@@ -286,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--check", action="store_true", help="with build: rebuild into a temp dir and compare hashes")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_images)
+
+    tr = sub.add_parser("train", help="train a model family (needs the train extra: pip install -e .[train])")
+    tr.add_argument("family", choices=["nsnet2"], help="model family (bench/train/<family>.py)")
+    tr.add_argument("args", nargs=argparse.REMAINDER, help="options of the family's trainer (--help for them)")
+    tr.set_defaults(func=cmd_train)
 
     try:
         from bench.data.cli import add_parser as add_data_parser

@@ -49,5 +49,22 @@ FAMILIES: dict[str, FamilyRefs] = {
 }
 
 
+def _nsnet2_float(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
+    from bench.models.nsnet2.family import float_ref
+
+    return float_ref(noisy, config)
+
+
+def _nsnet2_golden(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
+    from bench.models.nsnet2.family import golden_ref
+
+    return golden_ref(noisy, config)
+
+
+FAMILIES["nsnet2-ee"] = FamilyRefs(
+    "nsnet2-ee", _nsnet2_float, _nsnet2_golden,
+    note="float: numpy float model (models/nsnet2/nsnet2-small); golden: integer model, bit-exact spec of the C")
+
+
 def refs_for(family: str) -> FamilyRefs | None:
     return FAMILIES.get(family)

@@ -148,6 +148,48 @@ typedef struct {
 bk_status_t bk_gru_cell_s8(const bk_gru_params_t *params, const int8_t *x, int16_t *h,
                            void *scratch, size_t scratch_bytes);
 
+/* ---- DynCP: channel-masked pointwise / depthwise conv (bk_pw_conv_s8.c, bk_pw_conv_t_s8.c,
+ * bk_dw_conv_s8.c) ----------------------------------------------------------------------
+ * TFLM int8 per-channel semantics extended with a channel keep-mask: a masked channel is
+ * skipped entirely (its weights are not read, its output neither computed nor written).
+ * Masks are bit-packed: channel c is kept when (mask[c >> 5] >> (c & 31)) & 1; NULL keeps
+ * every channel. Golden ops: bench.models.dyncp.golden; docs/dyncp.md, "Kernels". */
+#define BK_MASK_WORDS(channels) ((size_t)(((channels) + 31) / 32))
+
+/* Pointwise conv of one frame, OUTPUT channels masked; weights row-major [out_ch][in_ch]:
+ * for every kept n:
+ *   out[n] = clamp(MBQM(bias[n] + sum_k w[n][k] (in[k] + input_offset), M[n], s[n]) + output_offset)
+ * Skipped outputs are left untouched. Scratch: BK_FC_SCRATCH_BYTES(in_ch) (the widened input). */
+bk_status_t bk_pw_conv_s8(const bk_fc_params_t *params, const bk_per_channel_t *quant,
+                          int32_t in_ch, int32_t out_ch, const int8_t *input,
+                          const int8_t *weights, const int32_t *bias, const uint32_t *out_mask,
+                          int8_t *output, void *scratch, size_t scratch_bytes);
+
+/* Pointwise conv of one frame, INPUT channels masked; weights input-channel-major
+ * [in_ch][out_ch] (the transpose of PyTorch's (out, in), so that a kept input channel's
+ * weights are contiguous): for every n,
+ *   out[n] = clamp(MBQM(bias[n] + sum_{k kept} w[k][n] (in[k] + input_offset), M[n], s[n]) + output_offset)
+ * (a skipped input counts as real zero). Scratch: BK_PW_T_SCRATCH_BYTES(out_ch) (accumulators). */
+#define BK_PW_T_SCRATCH_BYTES(out_ch) ((size_t)(out_ch) * 4u)
+bk_status_t bk_pw_conv_t_s8(const bk_fc_params_t *params, const bk_per_channel_t *quant,
+                            int32_t in_ch, int32_t out_ch, const int8_t *input,
+                            const int8_t *weights, const int32_t *bias, const uint32_t *in_mask,
+                            int8_t *output, void *scratch, size_t scratch_bytes);
+
+/* Depthwise causal conv, kernel 3, dilation d, one frame, with a history ring.
+ * ring: int8 [2d][channels], the inputs of the last 2d frames; *pos (0 .. 2d-1) is the row
+ * holding frame t-2d, row (pos + d) mod 2d holds frame t-d. weights: int8 [3][channels]
+ * (TFLM's channel-last layout; tap 0 on t-2d, tap 1 on t-d, tap 2 on t). For every kept c:
+ *   acc    = bias[c] + w[0][c] (h[t-2d][c] + off) + w[1][c] (h[t-d][c] + off) + w[2][c] (in[c] + off)
+ *   out[c] = clamp(MBQM(acc, M[c], s[c]) + output_offset, act_min, act_max)
+ * Then row *pos becomes this frame: in[c] for kept c, the input zero point (-input_offset, real
+ * zero) for skipped c, and *pos advances by one (mod 2d). Skipped outputs are left untouched.
+ * input_offset must be in -127..128 (the zero point an int8). No scratch. */
+bk_status_t bk_dw_conv_s8(const bk_fc_params_t *params, const bk_per_channel_t *quant,
+                          int32_t channels, int32_t dilation, const int8_t *input, int8_t *ring,
+                          int32_t *pos, const int8_t *weights, const int32_t *bias,
+                          const uint32_t *mask, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

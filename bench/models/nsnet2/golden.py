@@ -1,0 +1,403 @@
+"""Integer golden model of early-exit nsNet2 on target: the bit-exact specification of
+firmware/models/nsnet2/.
+
+Per hop of 160 int16 samples (docs/nsnet2.md, "Golden model"):
+
+1. **stft** (float32, IEEE single precision, one rounding per operation; the C code performs
+   the same operations in the same order): ``frame = [previous hop, hop]`` as floats in int16
+   units (exact), times the window; a 320-point real DFT computed as a 160-point mixed-radix
+   complex FFT (radix 2, 4, 4, 5 stages bottom-up, decimation in time) of the even/odd
+   packed frame and the real-FFT split; ``P = Xr^2 + Xi^2 + eps``; ``log2 P`` by exponent
+   extraction (float bits) and a degree-6 polynomial of the mantissa (our own, the same on
+   both sides; no libm); the normalisation and the input quantisation folded into one
+   per-bin affine map ``v = L * A[k] + B[k]``, clamped to [-128, 127] and rounded half away
+   from zero -> int8 features.
+2. **network** (integer, TFLite-Micro semantics, bench.models.int8ops / gru_int): int8 FC
+   layers with fused ReLU, integer GRUs (``gru_cell_int``, default GruBits, int16 Q0.15 state)
+   whose state is requantised to int8 for the next layer, heads as int8 FC -> int16 Q3.12 ->
+   int16 sigmoid (Q0.15). Exits: static ``k`` or the dynamic rule on the integer masks,
+   ``sum_b |g_j[b] - g_{j-1}[b]| < thr_q15 * 161`` (int32, strict), exactly the float
+   reference's control flow (split exits evaluated before their trunk block, GRU states of
+   layers not evaluated held).
+3. **istft** (float32): ``Y = X * (g * 2^-15)``, the inverse real split, the same FFT on
+   the conjugate, window ``w / 320`` (a table), overlap-add, int16 with round half away from
+   zero and saturation.
+
+The float tables (window, twiddles, feature maps, polynomial) are float32 arrays computed
+here once and written to the generated C file by bench.models.nsnet2.export as hex floats.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from bench.errors import ConfigError
+from bench.models import int8ops as q8
+from bench.models.gru_int import gru_cell_int
+from bench.models.nsnet2.config import BLOCKS, FRAME_LEN, HOP_LEN, N_BINS
+from bench.models.nsnet2.frontend import window
+from bench.models.nsnet2.quantize import QuantModel
+from bench.models.nsnet2.reference import ExitPolicy
+
+F32 = np.float32
+FFT_N = FRAME_LEN // 2  # 160-point complex FFT
+STAGES = ((2, 1), (4, 2), (4, 8), (5, 32))  # (radix, sub-length m), bottom-up; 2*4*4*5 = 160
+LOG_EPS_INT = 1e-9 * 2.0**30  # eps of log10(P + 1e-9) in int16 units (P scales by 2^30)
+# log2(1 + t) ~= t * sum_i LOG2_POLY[i] t^i on [0, 1) (Chebyshev fit, max error 3.1e-6)
+LOG2_POLY = tuple(
+    F32(float.fromhex(h))
+    for h in (
+        "0x1.7154300000000p+0", "-0x1.7133760000000p-1", "0x1.e8adf00000000p-2", "-0x1.59f3020000000p-2",
+        "0x1.b59a080000000p-3", "-0x1.84a7420000000p-4", "0x1.4b8db20000000p-6",
+    )
+)
+Q15 = F32(2.0**-15)
+
+
+# ---- tables ---------------------------------------------------------------------------
+
+
+def _leaf_order(idx: np.ndarray, radices: Sequence[int]) -> np.ndarray:
+    if not radices:
+        return idx
+    r = radices[0]
+    return np.concatenate([_leaf_order(idx[j::r], radices[1:]) for j in range(r)])
+
+
+@functools.cache
+def tables() -> MappingProxyType:
+    """Every float32 / integer table of the front and back end (read-only)."""
+    top_down = tuple(r for r, _ in reversed(STAGES))
+    perm = _leaf_order(np.arange(FFT_N), top_down).astype(np.uint8)
+    tw: dict[str, np.ndarray] = {}
+    for s, (r, m) in enumerate(STAGES):
+        n = r * m
+        j = np.arange(1, r)[:, None]
+        k = np.arange(m)[None, :]
+        ang = -2.0 * np.pi * (j * k) / n
+        tw[f"NN_TW{s}_RE"] = np.cos(ang).astype(F32).reshape(-1)
+        tw[f"NN_TW{s}_IM"] = np.sin(ang).astype(F32).reshape(-1)
+    k = np.arange(N_BINS)
+    split_c = np.cos(2 * np.pi * k / FRAME_LEN)
+    split_s = np.sin(2 * np.pi * k / FRAME_LEN)
+    for i in (0, 80, 160):  # exact values at 0, pi/2, pi
+        split_c[i], split_s[i] = np.round(split_c[i]), np.round(split_s[i])
+    win = np.asarray(window(), F32)
+    out: dict[str, np.ndarray] = {
+        "NN_WIN": win,
+        "NN_WIN_SYN": (win.astype(np.float64) / FRAME_LEN).astype(F32),
+        "NN_PERM": perm,
+        "NN_SPLIT_COS": split_c.astype(F32),
+        "NN_SPLIT_SIN": split_s.astype(F32),
+        "NN_LOG2_POLY": np.array(LOG2_POLY, F32),
+        **tw,
+    }
+    for a in out.values():
+        a.setflags(write=False)
+    return MappingProxyType(out)
+
+
+CONSTANTS = MappingProxyType({
+    "NN_HALF": F32(0.5),
+    "NN_ONE": F32(1.0),
+    "NN_EPS": F32(LOG_EPS_INT),
+    "NN_Q15": Q15,
+    "NN_C51": F32(np.cos(2 * np.pi / 5)),
+    "NN_C52": F32(np.cos(4 * np.pi / 5)),
+    "NN_S51": F32(np.sin(2 * np.pi / 5)),
+    "NN_S52": F32(np.sin(4 * np.pi / 5)),
+    "NN_I8_MAX": F32(127.0),
+    "NN_I8_MIN": F32(-128.0),
+    "NN_I16_MAX": F32(32767.0),
+    "NN_I16_MIN": F32(-32768.0),
+})
+
+
+# ---- float32 primitives (each numpy ufunc call = one IEEE rounding, as in C) ------------
+
+
+def _cmul(ar: np.ndarray, ai: np.ndarray, br: np.ndarray, bi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return ar * br - ai * bi, ar * bi + ai * br
+
+
+def _radix5(tr: list[np.ndarray], ti: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """y_q = sum_j t_j W5^(j q), W5 = exp(-2 pi i / 5), by the symmetric pairs (t1, t4), (t2, t3)."""
+    c1, c2, s1, s2 = (CONSTANTS[k] for k in ("NN_C51", "NN_C52", "NN_S51", "NN_S52"))
+    a1r, a1i = tr[1] + tr[4], ti[1] + ti[4]
+    b1r, b1i = tr[1] - tr[4], ti[1] - ti[4]
+    a2r, a2i = tr[2] + tr[3], ti[2] + ti[3]
+    b2r, b2i = tr[2] - tr[3], ti[2] - ti[3]
+    y0 = (tr[0] + (a1r + a2r), ti[0] + (a1i + a2i))
+    pr, pi = tr[0] + (c1 * a1r + c2 * a2r), ti[0] + (c1 * a1i + c2 * a2i)
+    ur, ui = s1 * b1r + s2 * b2r, s1 * b1i + s2 * b2i
+    qr, qi = tr[0] + (c2 * a1r + c1 * a2r), ti[0] + (c2 * a1i + c1 * a2i)
+    vr, vi = s2 * b1r - s1 * b2r, s2 * b1i - s1 * b2i
+    return [y0, (pr + ui, pi - ur), (qr + vi, qi - vr), (qr - vi, qi + vr), (pr - ui, pi + ur)]
+
+
+def fft160(zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward complex FFT of 160 points along the last axis, input in leaf (permuted) order.
+
+    Stage s (radix r, sub-length m): inputs j = 1..r-1 of butterfly k are multiplied by the
+    twiddle W_n^(j k) (n = r m), except at k = 0 where the twiddle is 1 and no multiply is done;
+    then the radix-r DFT (radix 4 and 2 by additions, radix 5 by :func:`_radix5`)."""
+    tb = tables()
+    re = np.array(zr, F32, copy=True)
+    im = np.array(zi, F32, copy=True)
+    lead = re.shape[:-1]
+    for s, (r, m) in enumerate(STAGES):
+        n = r * m
+        sr = re.reshape(*lead, FFT_N // n, r, m)
+        si = im.reshape(*lead, FFT_N // n, r, m)
+        twr = tb[f"NN_TW{s}_RE"].reshape(r - 1, m)
+        twi = tb[f"NN_TW{s}_IM"].reshape(r - 1, m)
+        tr = [sr[..., 0, :]]
+        ti = [si[..., 0, :]]
+        for j in range(1, r):
+            a, b = _cmul(sr[..., j, :], si[..., j, :], twr[j - 1], twi[j - 1])
+            a[..., 0] = sr[..., j, 0]  # k = 0: twiddle 1, not multiplied
+            b[..., 0] = si[..., j, 0]
+            tr.append(a)
+            ti.append(b)
+        orr = np.empty_like(sr)
+        oi = np.empty_like(si)
+        if r == 2:
+            orr[..., 0, :], oi[..., 0, :] = tr[0] + tr[1], ti[0] + ti[1]
+            orr[..., 1, :], oi[..., 1, :] = tr[0] - tr[1], ti[0] - ti[1]
+        elif r == 4:
+            ar_, ai_ = tr[0] + tr[2], ti[0] + ti[2]
+            br_, bi_ = tr[0] - tr[2], ti[0] - ti[2]
+            cr_, ci_ = tr[1] + tr[3], ti[1] + ti[3]
+            dr_, di_ = tr[1] - tr[3], ti[1] - ti[3]
+            orr[..., 0, :], oi[..., 0, :] = ar_ + cr_, ai_ + ci_
+            orr[..., 2, :], oi[..., 2, :] = ar_ - cr_, ai_ - ci_
+            orr[..., 1, :], oi[..., 1, :] = br_ + di_, bi_ - dr_  # b - i d
+            orr[..., 3, :], oi[..., 3, :] = br_ - di_, bi_ + dr_  # b + i d
+        else:
+            for q, (yr, yi) in enumerate(_radix5(tr, ti)):
+                orr[..., q, :], oi[..., q, :] = yr, yi
+        re = orr.reshape(*lead, FFT_N)
+        im = oi.reshape(*lead, FFT_N)
+    return re, im
+
+
+def rfft320(x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Windowed real DFT of frames (..., 320) float32 (int16 units): (Xr, Xi) (..., 161)."""
+    tb = tables()
+    a = np.asarray(x, F32)
+    perm = tb["NN_PERM"].astype(np.intp)
+    win = tb["NN_WIN"]
+    zr = a[..., 2 * perm] * win[2 * perm]
+    zi = a[..., 2 * perm + 1] * win[2 * perm + 1]
+    fr, fi = fft160(zr, zi)
+    k = np.arange(N_BINS)
+    ar, ai = fr[..., k % FFT_N], fi[..., k % FFT_N]
+    br, bi = fr[..., (FFT_N - k) % FFT_N], fi[..., (FFT_N - k) % FFT_N]
+    c, s = tb["NN_SPLIT_COS"], tb["NN_SPLIT_SIN"]
+    sr, si = ar + br, ai - bi
+    dr, di = ar - br, ai + bi
+    half = CONSTANTS["NN_HALF"]
+    xr = half * (sr + (c * di - s * dr))
+    xi = half * (si - (c * dr + s * di))
+    return xr.astype(F32), xi.astype(F32)
+
+
+def irfft320(yr: np.ndarray, yi: np.ndarray) -> np.ndarray:
+    """Inverse of rfft320 times 320 (no window): (..., 161) -> (..., 320) float32."""
+    tb = tables()
+    k = np.arange(FFT_N)
+    c, s = tb["NN_SPLIT_COS"][:FFT_N], tb["NN_SPLIT_SIN"][:FFT_N]
+    ar, ai = yr[..., k], yi[..., k]
+    br, bi = yr[..., FFT_N - k], yi[..., FFT_N - k]
+    sr, si = ar + br, ai - bi
+    dr, di = ar - br, ai + bi
+    vr = sr - (c * di + s * dr)
+    vi = -(si + (c * dr - s * di))
+    perm = tb["NN_PERM"].astype(np.intp)
+    fr, fi = fft160(vr[..., perm], vi[..., perm])
+    out = np.empty(yr.shape[:-1] + (FRAME_LEN,), F32)
+    out[..., 0::2] = fr
+    out[..., 1::2] = -fi
+    return out
+
+
+def log2_f32(p: np.ndarray) -> np.ndarray:
+    """log2 of positive normal float32 values: exponent + t * poly(t), t = mantissa - 1."""
+    v = np.asarray(p, F32)
+    bits = v.view(np.uint32)
+    e = ((bits >> np.uint32(23)).astype(np.int32) - 127).astype(F32)
+    m = ((bits & np.uint32(0x7FFFFF)) | np.uint32(0x3F800000)).view(F32)
+    t = m - CONSTANTS["NN_ONE"]
+    c = tables()["NN_LOG2_POLY"]
+    acc = np.full_like(t, c[-1])
+    for ci in c[-2::-1]:
+        acc = acc * t + ci
+    return e + t * acc
+
+
+def round_half_away(v: np.ndarray) -> np.ndarray:
+    """float32 -> int by truncation and the exact remainder (the C code's f2i)."""
+    t = np.trunc(v).astype(F32)
+    f = v - t
+    r = t.astype(np.int32)
+    return r + (f >= F32(0.5)).astype(np.int32) - (f <= F32(-0.5)).astype(np.int32)
+
+
+def features_int8(xr: np.ndarray, xi: np.ndarray, feat_a: np.ndarray, feat_b: np.ndarray) -> np.ndarray:
+    p = xr * xr + xi * xi
+    p = p + CONSTANTS["NN_EPS"]
+    v = log2_f32(p) * feat_a + feat_b
+    v = np.minimum(np.maximum(v, CONSTANTS["NN_I8_MIN"]), CONSTANTS["NN_I8_MAX"])
+    return round_half_away(v).astype(np.int8)
+
+
+def f2i16(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, F32)
+    inner = round_half_away(np.minimum(np.maximum(v, CONSTANTS["NN_I16_MIN"]), CONSTANTS["NN_I16_MAX"]))
+    return inner.astype(np.int16)
+
+
+def int_frames(noisy: np.ndarray, n_hops: int) -> np.ndarray:
+    """(n_hops, 320) float32 frames in int16 units: frame t = [hop t-1, hop t] (zeros before)."""
+    a = np.zeros((n_hops + 1) * HOP_LEN, F32)
+    x = np.asarray(noisy, np.int16).astype(F32)
+    a[HOP_LEN : HOP_LEN + x.size] = x[: n_hops * HOP_LEN]
+    hops = a.reshape(n_hops + 1, HOP_LEN)
+    return np.concatenate([hops[:-1], hops[1:]], axis=1)
+
+
+# ---- network ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoldenFrame:
+    exit: int
+    macs: int
+
+
+class GoldenNet:
+    """The integer network with the GRU states of one stream."""
+
+    def __init__(self, qm: QuantModel, policy: ExitPolicy | int) -> None:
+        self.qm = qm
+        cfg = qm.config
+        self.policy = ExitPolicy.static(policy) if isinstance(policy, int) else policy
+        last = cfg.n_exits - 1
+        if self.policy.exit is not None and not 0 <= self.policy.exit <= last:
+            raise ConfigError(f"{cfg.name}: exit {self.policy.exit} out of range 0..{last}")
+        self.max_exit = last if self.policy.max_exit is None else self.policy.max_exit
+        if not self.policy.is_static and not 1 <= self.policy.min_exit <= self.max_exit <= last:
+            raise ConfigError(f"{cfg.name}: dynamic policy needs 1 <= min_exit <= max_exit <= {last}")
+        self.thr = int(round(self.policy.threshold * 32768)) * cfg.n_bins if not self.policy.is_static else 0
+        if not self.policy.is_static and not 0 <= self.thr < 2**31:
+            raise ConfigError(f"threshold {self.policy.threshold} out of range 0..1")
+        self.trunk = cfg.trunk()
+        self.exits = cfg.exit_specs()
+        self.chain = cfg.layers_for_exit(self.policy.exit) if self.policy.exit is not None else ()
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = {n: np.zeros(L.n_out, np.int16) for n, L in self.qm.layers.items() if L.kind == "gru"}
+        self.macs = 0
+
+    def layer(self, name: str, x: np.ndarray) -> np.ndarray:
+        L = self.qm.layers[name]
+        self.macs += L.macs
+        if L.kind == "gru":
+            assert L.gru is not None
+            h = gru_cell_int(L.gru, x, self.state[name])
+            self.state[name] = h
+            return q8.requantize_s16_s8(h, L.rq_mult, L.rq_shift, 0, L.out_offset)
+        if L.kind == "fc":
+            return q8.fc_s8(x, L.w, L.b, L.in_offset, L.mult, L.shift, L.out_offset, L.act_min, L.act_max)
+        pre = q8.fc_s8_s16(x, L.w, L.b, L.in_offset, L.mult, L.shift)
+        return q8.sigmoid_s16(pre).astype(np.int16)
+
+    def frame(self, feat: np.ndarray) -> tuple[np.ndarray, GoldenFrame]:
+        self.macs = 0
+        if self.policy.exit is not None:
+            a = feat
+            for spec in self.chain:
+                a = self.layer(spec.name, a)
+            return a, GoldenFrame(self.policy.exit, self.macs)
+        return self._dynamic(feat)
+
+    def _exit_mask(self, k: int, a_in: np.ndarray, a_out: np.ndarray | None) -> np.ndarray:
+        e = self.exits[k]
+        if self.qm.config.exit_kind == "split":
+            x = self.layer(e.branch.name, a_in)  # type: ignore[union-attr]
+        else:
+            assert a_out is not None
+            x = self.layer(e.branch.name, a_out) if e.branch is not None else a_out
+        return self.layer(e.head.name, x)
+
+    def _stop(self, k: int, masks: list[np.ndarray]) -> bool:
+        if k >= self.max_exit:
+            return True
+        if k < self.policy.min_exit:
+            return False
+        change = int(np.abs(masks[-1].astype(np.int32) - masks[-2].astype(np.int32)).sum())
+        return change < self.thr
+
+    def _dynamic(self, feat: np.ndarray) -> tuple[np.ndarray, GoldenFrame]:
+        cfg = self.qm.config
+        first = self.policy.min_exit - 1
+        masks: list[np.ndarray] = []
+        a = feat
+        for i, block in enumerate(BLOCKS):
+            k = cfg.exits.index(block) if block in cfg.exits else None
+            if k is not None and k >= first and cfg.exit_kind == "split":
+                masks.append(self._exit_mask(k, a, None))
+                if self._stop(k, masks):
+                    return masks[-1], GoldenFrame(k, self.macs)
+            a_out = self.layer(self.trunk[i].name, a)
+            if k is not None and k >= first and cfg.exit_kind != "split":
+                masks.append(self._exit_mask(k, a, a_out))
+                if self._stop(k, masks):
+                    return masks[-1], GoldenFrame(k, self.macs)
+            a = a_out
+        return self.layer(self.trunk[-1].name, a), GoldenFrame(cfg.n_exits - 1, self.macs)
+
+
+@dataclass(frozen=True, eq=False)
+class GoldenOut:
+    """One utterance through the golden model: int16 output aligned with the input."""
+
+    audio: np.ndarray  # int16, delay removed
+    exits: np.ndarray  # (T,) per input frame
+    macs: np.ndarray  # (T,)
+    masks: np.ndarray  # (T, 161) int16 Q0.15
+    features: np.ndarray  # (T, 161) int8
+    raw: np.ndarray  # int16, what the target emits for the T+1 hops (delayed by one hop)
+
+
+def enhance(qm: QuantModel, noisy: npt.ArrayLike, policy: ExitPolicy | int, extra_hops: int = 1) -> GoldenOut:
+    """Runs the stream over ``noisy`` (int16) plus ``extra_hops`` hops of zeros (default one,
+    which flushes the overlap-add) and aligns the output with the input."""
+    x = np.asarray(noisy, np.int16).reshape(-1)
+    n = x.size
+    t_in = -(-n // HOP_LEN)
+    t = t_in + extra_hops
+    frames = int_frames(x, t)
+    xr, xi = rfft320(frames)
+    feats = features_int8(xr, xi, qm.feat_a, qm.feat_b)
+    net = GoldenNet(qm, policy)
+    masks = np.empty((t, N_BINS), np.int16)
+    exits = np.empty(t, np.int64)
+    macs = np.empty(t, np.int64)
+    for i in range(t):
+        g, info = net.frame(feats[i])
+        masks[i], exits[i], macs[i] = g, info.exit, info.macs
+    gf = masks.astype(F32) * Q15
+    y = irfft320(xr * gf, xi * gf) * tables()["NN_WIN_SYN"]
+    out = y[:, :HOP_LEN].copy()
+    out[1:] = y[:-1, HOP_LEN:] + out[1:]
+    raw = f2i16(out.reshape(-1))
+    return GoldenOut(raw[HOP_LEN : HOP_LEN + n], exits[:t_in], macs[:t_in], masks[:t_in], feats[:t_in], raw)
+

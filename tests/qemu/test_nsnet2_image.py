@@ -1,0 +1,111 @@
+"""The early-exit nsNet2 image on QEMU: output, exits and MACs bit-exact with the golden model on
+the shipped test set, instruction counts repeatable, later exits cost more, CONFIGURE works."""
+
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+
+from bench.data.loader import load_set
+from bench.models.nsnet2 import golden as G
+from bench.models.nsnet2.family import _quant_model, model_dir
+from bench.models.nsnet2.reference import ExitPolicy
+from bench.runner import Runner, RunOptions
+
+IMAGE = "nsnet2-small-an386"
+TARGET = "qemu-mps2-an386-sh"
+COLS = ["utt", "frame", "total", "stage_stft", "stage_network", "stage_istft", "exit", "macs"]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return list(load_set(None, sample_rate=16000))
+
+
+@pytest.fixture(scope="module")
+def qm():
+    return _quant_model(model_dir())
+
+
+def _check_against_golden(run, utts, qm, policy):
+    frames = run.frames(IMAGE)
+    for u in utts:
+        g = G.enhance(qm, u.noisy, policy)
+        assert np.array_equal(run.read_audio(IMAGE, u.id), g.audio), u.id
+        f = frames.filter(pc.equal(frames["utt"], u.id)).sort_by("frame")
+        # the target runs ceil((n + delay) / hop) hops; the first len(g.exits) are the input frames
+        exits = f["exit"].to_numpy()[: g.exits.size]
+        macs = f["macs"].to_numpy()[: g.macs.size]
+        assert np.array_equal(exits, g.exits), u.id
+        assert np.array_equal(macs, g.macs), u.id
+
+
+@pytest.mark.parametrize("k", [0, 4])
+def test_static_exit_bit_exact_on_shipped_set(results_dir, shipped, qm, k):
+    run = Runner(RunOptions(target=TARGET, images=(IMAGE,), configure=(("exit", k),), metrics=False),
+                 utterances=shipped).start()
+    assert run.read_meta()["status"] == "done", run.read_meta()
+    _check_against_golden(run, shipped, qm, ExitPolicy.static(k))
+
+
+def test_dynamic_policy_bit_exact(results_dir, shipped, qm):
+    utts = shipped[:4]
+    cfg = (("policy", 1), ("thr_q15", 600))
+    run = Runner(RunOptions(target=TARGET, images=(IMAGE,), configure=cfg, metrics=False), utterances=utts).start()
+    assert run.read_meta()["status"] == "done", run.read_meta()
+    _check_against_golden(run, utts, qm, ExitPolicy.dynamic(600 / 32768))
+    exits = run.frames(IMAGE)["exit"].to_numpy()
+    assert len(set(exits.tolist())) >= 2  # the policy really varies the exit per frame
+
+
+def test_counts_repeat_exactly_and_later_exits_cost_more(results_dir, shipped):
+    utts = shipped[:2]
+    totals = {}
+    for k in range(5):
+        run = Runner(RunOptions(target=TARGET, images=(IMAGE,), configure=(("exit", k),), metrics=False),
+                     utterances=utts).start()
+        t = run.frames(IMAGE)
+        totals[k] = float(np.mean(t["stage_network"].to_numpy()))
+        if k == 2:
+            again = Runner(RunOptions(target=TARGET, images=(IMAGE,), configure=(("exit", k),), metrics=False),
+                           utterances=utts).start()
+            assert t.select(COLS).to_pylist() == again.frames(IMAGE).select(COLS).to_pylist()
+    assert all(totals[k] < totals[k + 1] for k in range(4)), totals
+
+
+def test_shipped_subset_scores_three_ways(results_dir):
+    from bench.results.store import read_json
+
+    run = Runner(RunOptions(target=TARGET, images=(IMAGE,), limit=2, configure=(("exit", 1),))).start()
+    comp = read_json(run.image_dir(IMAGE) / "comparison.json")
+    assert comp["conditions"] == ["noisy", "float", "golden", "target"]
+    assert comp["fidelity"]["target_vs_golden"]["bit_exact_min"] == 1.0
+    means = {r["condition"]: r for r in comp["means"]}
+    assert abs(means["target"]["pesq_wb"] - means["float"]["pesq_wb"]) < 0.1
+    assert means["target"]["si_sdr"] > means["noisy"]["si_sdr"]
+
+
+def test_bad_configure_is_refused(results_dir, synth_utts):
+    run = Runner(RunOptions(target=TARGET, images=(IMAGE,), configure=(("exit", 9),), metrics=False),
+                 utterances=synth_utts).start()
+    meta = run.read_meta()["images"][IMAGE]
+    assert meta["status"] == "failed" and meta["utterance_errors"], meta
+
+
+def test_exit_sweep_writes_table_and_plot(results_dir):
+    import json
+
+    from bench.sweep import SweepPoint, run_exit_sweep
+
+    pts = [SweepPoint("exit0", "static", (("exit", 0),), exit=0), SweepPoint("exit3", "static", (("exit", 3),), exit=3),
+           SweepPoint("dyn4800", "dynamic", (("policy", 1), ("thr_q15", 4800)), thr_q15=4800)]
+    sdir = run_exit_sweep(RunOptions(target=TARGET, images=(IMAGE,), limit=1, run_id="sw"), points=pts)
+    doc = json.loads((sdir / "sweep.json").read_text())
+    rows = {r["point"]: r for r in doc["points"]}
+    assert set(rows) == {"exit0", "exit3", "dyn4800"} and not doc["failed"]
+    assert rows["exit0"]["instr_mean"] < rows["exit3"]["instr_mean"]
+    assert rows["exit0"]["macs_mean"] == 41216
+    assert all(r["bit_exact_target_vs_golden"] == 1.0 for r in rows.values())
+    assert rows["dyn4800"]["exit_share"][0] == 0.0 and abs(sum(rows["dyn4800"]["exit_share"]) - 1) < 1e-9
+    assert "| exit3 |" in (sdir / "sweep.md").read_text()
+    assert (sdir / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert (sdir / "exit0" / "run.json").is_file()
