@@ -88,6 +88,8 @@ def quality_table(name: str, comp: dict[str, Any]) -> Table:
     t.caption = "deltas: mean ± half-width of the 95% bootstrap interval over utterances. " + "; ".join(
         f"{k}: bit-exact min {v['bit_exact_min']:.4f}, max |err| {v['max_abs_lsb']:.0f} LSB"
                           for k, v in fid.items())
+    if comp.get("golden_source"):
+        t.caption += f". golden = {comp['golden_source']}"
     return t
 
 
@@ -345,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_data_parser(sub)
     except ImportError:
         pass
+    from bench.tflm.cli import add_parser as add_export_parser  # export tflite
+
+    add_export_parser(sub)
     from bench.results.cli import add_parser as add_results_parser  # compare, history, baseline, gate, report
 
     add_results_parser(sub)

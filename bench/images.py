@@ -112,3 +112,9 @@ def verify_image(entry: ImageEntry, target: TargetSpec) -> None:
             f"image '{entry.name}' speaks protocol {entry.protocol_version}, this bench speaks "
             f"{PROTOCOL_VERSION}; rebuild the image or use a matching bench version"
         )
+    if entry.tflite and not (entry.path.parent / entry.tflite).is_file():
+        raise ImageError(
+            f"image '{entry.name}' names the TFLM model {entry.tflite} in its manifest, but "
+            f"{entry.path.parent / entry.tflite} is missing; write it with `bench export tflite` or "
+            "remove the manifest's tflite field"
+        )

@@ -22,9 +22,9 @@ import pyarrow as pa
 
 from bench import __version__
 from bench.drivers import make_driver
-from bench.errors import BenchError, DeviceError, HandshakeError, LinkError, TargetError
+from bench.errors import BenchError, ConfigError, DeviceError, HandshakeError, LinkError, TargetError
 from bench.imagebuild import toolchain_version
-from bench.images import ImageEntry, find_image, images_for_target, verify_image
+from bench.images import ImageEntry, find_image, images_dir, images_for_target, verify_image
 from bench.link import messages as m
 from bench.link.session import Session
 from bench.results.store import Run, now_iso, write_json
@@ -184,7 +184,7 @@ def frames_table(utt: str, results: Sequence[m.Result], hello: m.Hello, target: 
     return pa.table(cols)
 
 
-def write_metrics(run: Run, image: str, cmp: Any) -> None:
+def write_metrics(run: Run, image: str, cmp: Any, golden_source: str | None = None) -> None:
     """metrics.parquet (per utterance and condition), fidelity.parquet, comparison.json."""
     import pyarrow.parquet as pq
 
@@ -207,6 +207,7 @@ def write_metrics(run: Run, image: str, cmp: Any) -> None:
         "means": cmp.summary(),
         "deltas": [asdict(x) for x in cmp.deltas],
         "fidelity": fid_summary,
+        "golden_source": golden_source,
     })
 
 
@@ -362,10 +363,26 @@ class Runner:
         config = dict(self.options.configure)
         target = {u.id: run.read_audio(entry.name, u.id) for u in scored}
         float_out = {u.id: refs.float_ref(np.asarray(u.noisy), config) for u in scored}
-        golden = ({u.id: refs.golden(np.asarray(u.noisy), config) for u in scored}
-                  if refs.golden is not None else None)
+        golden, source = self._integer_reference(entry, refs, scored, config)
         cmp = compare(scored, target, float_out, golden)  # type: ignore[arg-type]
-        write_metrics(run, entry.name, cmp)
+        write_metrics(run, entry.name, cmp, golden_source=source)
+
+    @staticmethod
+    def _integer_reference(entry: ImageEntry, refs: Any, utts: Sequence[Utterance],
+                           config: dict[str, int]) -> tuple[dict[str, np.ndarray] | None, str | None]:
+        """The "golden" condition: TFLM's interpreter on the .tflite the manifest names beside
+        the image (a lab's TFLM image), else the family's numpy integer golden model."""
+        note = ""
+        if entry.tflite and refs.tflm is not None:
+            path = (entry.base_dir or images_dir()) / entry.tflite
+            try:
+                return ({u.id: refs.tflm(np.asarray(u.noisy), config, path) for u in utts},
+                        f"TFLM interpreter on {entry.tflite}")
+            except ConfigError as e:  # e.g. the run configures an exit the graph does not hold
+                note = f" (TFLM reference not used: {e})"
+        if refs.golden is None:
+            return None, None
+        return {u.id: refs.golden(np.asarray(u.noisy), config) for u in utts}, "numpy golden model" + note
 
     def _context(self, run: Run) -> None:
         """context.json: WebRTC VAD, WORLD F0 and the classic DSP enhancer on the run's audio."""

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from bench.errors import ConfigError
 
 RefFn = Callable[[np.ndarray, Mapping[str, int]], np.ndarray]
+# (noisy, config, .tflite path) -> int16 audio: TFLM's interpreter as the integer reference
+TflmFn = Callable[[np.ndarray, Mapping[str, int], Path], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class FamilyRefs:
     float_ref: RefFn
     golden: RefFn | None = None
     note: str = ""
+    tflm: TflmFn | None = None  # used instead of golden when the image's manifest names a .tflite
 
 
 def _identity(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
@@ -61,8 +65,14 @@ def _nsnet2_golden(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
     return golden_ref(noisy, config)
 
 
+def _nsnet2_tflm(noisy: np.ndarray, config: Mapping[str, int], tflite: Path) -> np.ndarray:
+    from bench.tflm.nsnet2 import tflm_reference
+
+    return tflm_reference(noisy, config, tflite)
+
+
 FAMILIES["nsnet2-ee"] = FamilyRefs(
-    "nsnet2-ee", _nsnet2_float, _nsnet2_golden,
+    "nsnet2-ee", _nsnet2_float, _nsnet2_golden, tflm=_nsnet2_tflm,
     note="float: numpy float model (models/nsnet2/nsnet2-small); golden: integer model, bit-exact spec of the C")
 
 

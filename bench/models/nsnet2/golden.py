@@ -377,9 +377,12 @@ class GoldenOut:
     raw: np.ndarray  # int16, what the target emits for the T+1 hops (delayed by one hop)
 
 
-def enhance(qm: QuantModel, noisy: npt.ArrayLike, policy: ExitPolicy | int, extra_hops: int = 1) -> GoldenOut:
+def enhance(qm: QuantModel, noisy: npt.ArrayLike, policy: ExitPolicy | int, extra_hops: int = 1,
+            net: GoldenNet | None = None) -> GoldenOut:
     """Runs the stream over ``noisy`` (int16) plus ``extra_hops`` hops of zeros (default one,
-    which flushes the overlap-add) and aligns the output with the input."""
+    which flushes the overlap-add) and aligns the output with the input. ``net`` replaces the
+    integer network (anything with GoldenNet's ``frame``; bench.tflm.nsnet2.TflmNet runs an
+    exported .tflite in TFLM) around the same front and back end."""
     x = np.asarray(noisy, np.int16).reshape(-1)
     n = x.size
     t_in = -(-n // HOP_LEN)
@@ -387,7 +390,7 @@ def enhance(qm: QuantModel, noisy: npt.ArrayLike, policy: ExitPolicy | int, extr
     frames = int_frames(x, t)
     xr, xi = rfft320(frames)
     feats = features_int8(xr, xi, qm.feat_a, qm.feat_b)
-    net = GoldenNet(qm, policy)
+    net = GoldenNet(qm, policy) if net is None else net
     masks = np.empty((t, N_BINS), np.int16)
     exits = np.empty(t, np.int64)
     macs = np.empty(t, np.int64)
