@@ -121,7 +121,7 @@ def build_all(out_dir: Path | None = None, only: list[str] | None = None) -> lis
             sha256=sha256_file(elf), protocol_version=PROTOCOL_VERSION, build_id=bid,
             app=img.get("app", "agent"), flash_bytes=flash, ram_bytes=ram, toolchain=tc,
             build_command=BUILD_COMMAND, description=img.get("description", ""),
-            tflite=img.get("tflite"), base_dir=out,
+            tflite=img.get("tflite"), model_dir=img.get("model_dir"), base_dir=out,
         )
         built.append(BuiltImage(entry, cmd))
     return built

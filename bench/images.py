@@ -35,6 +35,7 @@ class ImageEntry:
     build_command: str
     description: str = ""
     tflite: str | None = None
+    model_dir: str | None = None  # the model the image was built from (repo-relative), for the host references
     base_dir: Path | None = None
 
     @property

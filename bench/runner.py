@@ -355,7 +355,7 @@ class Runner:
         from bench.metrics.compare import compare
         from bench.models.registry import refs_for
 
-        refs = refs_for(entry.model_family)
+        refs = refs_for(entry.model_family, entry.model_dir)
         done = run.done_utterances(entry.name)
         scored = [u for u in utts if u.id in done]
         if refs is None or not scored:

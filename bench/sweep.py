@@ -173,7 +173,7 @@ def run_exit_sweep(options: Any, thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
         raise BenchError("--sweep exit sets exit / policy / thr_q15 itself; drop them from --config")
     from bench.models.nsnet2.family import _quant_model, model_dir
 
-    n_exits = _quant_model(model_dir()).config.n_exits
+    n_exits = _quant_model(model_dir(entry.model_dir)).config.n_exits
     pts = list(points) if points is not None else exit_points(n_exits, thresholds)
     sweep_id = options.run_id or (make_run_id(options.target) + "-sweep-exit")
     sdir = results_root() / sweep_id

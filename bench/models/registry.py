@@ -7,6 +7,7 @@ the input (the model's delay removed), exactly as the runner stores the target's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,16 +54,16 @@ FAMILIES: dict[str, FamilyRefs] = {
 }
 
 
-def _nsnet2_float(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
+def _nsnet2_float(noisy: np.ndarray, config: Mapping[str, int], model_dir: str | None = None) -> np.ndarray:
     from bench.models.nsnet2.family import float_ref
 
-    return float_ref(noisy, config)
+    return float_ref(noisy, config, model_dir)
 
 
-def _nsnet2_golden(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
+def _nsnet2_golden(noisy: np.ndarray, config: Mapping[str, int], model_dir: str | None = None) -> np.ndarray:
     from bench.models.nsnet2.family import golden_ref
 
-    return golden_ref(noisy, config)
+    return golden_ref(noisy, config, model_dir)
 
 
 def _nsnet2_tflm(noisy: np.ndarray, config: Mapping[str, int], tflite: Path) -> np.ndarray:
@@ -76,5 +77,20 @@ FAMILIES["nsnet2-ee"] = FamilyRefs(
     note="float: numpy float model (models/nsnet2/nsnet2-small); golden: integer model, bit-exact spec of the C")
 
 
-def refs_for(family: str) -> FamilyRefs | None:
+def _nsnet2_for(model_dir: str) -> FamilyRefs:
+    return FamilyRefs(
+        "nsnet2-ee", functools.partial(_nsnet2_float, model_dir=model_dir),
+        functools.partial(_nsnet2_golden, model_dir=model_dir), tflm=_nsnet2_tflm,
+        note=f"float: numpy float model ({model_dir}); golden: integer model, bit-exact spec of the C")
+
+
+# families whose references depend on the model an image was built from (its manifest `model_dir`)
+MODEL_BOUND: dict[str, Callable[[str], FamilyRefs]] = {"nsnet2-ee": _nsnet2_for}
+
+
+def refs_for(family: str, model_dir: str | None = None) -> FamilyRefs | None:
+    """The references of ``family``; for a family in MODEL_BOUND and a ``model_dir`` (an image's
+    manifest field, repo-relative or absolute) those of that model, else the family's default."""
+    if model_dir is not None and family in MODEL_BOUND:
+        return MODEL_BOUND[family](model_dir)
     return FAMILIES.get(family)

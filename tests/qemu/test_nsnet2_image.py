@@ -1,5 +1,6 @@
-"""The early-exit nsNet2 image on QEMU: output, exits and MACs bit-exact with the golden model on
-the shipped test set, instruction counts repeatable, later exits cost more, CONFIGURE works."""
+"""The early-exit nsNet2 images on QEMU: output, exits and MACs bit-exact with the golden model on
+the shipped test set, instruction counts repeatable, later exits cost more, CONFIGURE works; the
+linear-exit image bit-exact with its own golden model and cheaper when the dynamic policy stops early."""
 
 import numpy as np
 import pyarrow.compute as pc
@@ -26,11 +27,11 @@ def qm():
     return _quant_model(model_dir())
 
 
-def _check_against_golden(run, utts, qm, policy):
-    frames = run.frames(IMAGE)
+def _check_against_golden(run, utts, qm, policy, image=IMAGE):
+    frames = run.frames(image)
     for u in utts:
         g = G.enhance(qm, u.noisy, policy)
-        assert np.array_equal(run.read_audio(IMAGE, u.id), g.audio), u.id
+        assert np.array_equal(run.read_audio(image, u.id), g.audio), u.id
         f = frames.filter(pc.equal(frames["utt"], u.id)).sort_by("frame")
         # the target runs ceil((n + delay) / hop) hops; the first len(g.exits) are the input frames
         exits = f["exit"].to_numpy()[: g.exits.size]
@@ -109,3 +110,57 @@ def test_exit_sweep_writes_table_and_plot(results_dir):
     assert "| exit3 |" in (sdir / "sweep.md").read_text()
     assert (sdir / "sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert (sdir / "exit0" / "run.json").is_file()
+
+
+# --- nsnet2-small-linear-an386: the same runner on the linear-exit model's tables
+
+LINEAR_IMAGE = "nsnet2-small-linear-an386"
+
+
+@pytest.fixture(scope="module")
+def linear_qm():
+    from bench.images import find_image
+
+    entry = find_image(LINEAR_IMAGE)
+    assert entry.model_dir == "models/nsnet2/nsnet2-small-linear"
+    q = _quant_model(model_dir(entry.model_dir))
+    assert q.config.exit_kind == "linear"
+    return q
+
+
+def _linear_run(utts, cfg, metrics=False):
+    run = Runner(RunOptions(target=TARGET, images=(LINEAR_IMAGE,), configure=cfg, metrics=metrics),
+                 utterances=utts).start()
+    assert run.read_meta()["status"] == "done", run.read_meta()
+    return run
+
+
+def test_linear_image_bit_exact_and_early_stops_cost_less(results_dir, shipped, linear_qm):
+    utts = shipped[:2]
+    last = linear_qm.config.n_exits - 1
+    final = _linear_run(utts, (("exit", last),))
+    _check_against_golden(final, utts, linear_qm, ExitPolicy.static(last), LINEAR_IMAGE)
+    every = _linear_run(utts, (("policy", 1), ("thr_q15", 0)))  # never converged: every exit evaluated
+    _check_against_golden(every, utts, linear_qm, ExitPolicy.dynamic(0.0), LINEAR_IMAGE)
+    dyn = _linear_run(utts, (("policy", 1), ("thr_q15", 2400)))
+    _check_against_golden(dyn, utts, linear_qm, ExitPolicy.dynamic(2400 / 32768), LINEAR_IMAGE)
+    net_final = final.frames(LINEAR_IMAGE)["stage_network"].to_numpy()
+    net_every = every.frames(LINEAR_IMAGE)["stage_network"].to_numpy()
+    assert set(every.frames(LINEAR_IMAGE)["exit"].to_numpy().tolist()) == {last}
+    f = dyn.frames(LINEAR_IMAGE)
+    exits, net = f["exit"].to_numpy(), f["stage_network"].to_numpy()
+    assert (exits < last).any() and len(set(exits.tolist())) >= 2
+    # a frame that stops early costs fewer instructions than one that runs all exits ...
+    assert net[exits < last].max() < net_every.min()
+    # ... and (linear exits: only the heads are extra) one that stops at exit1 less than the static final exit
+    assert (exits == 1).any() and net[exits == 1].max() < net_final.min()
+
+
+def test_linear_image_scored_against_its_own_model(results_dir, shipped):
+    from bench.results.store import read_json
+
+    run = _linear_run(shipped[:1], (("exit", 1),), metrics=True)
+    comp = read_json(run.image_dir(LINEAR_IMAGE) / "comparison.json")
+    assert comp["fidelity"]["target_vs_golden"]["bit_exact_min"] == 1.0  # the linear model's golden, not the split's
+    means = {r["condition"]: r for r in comp["means"]}
+    assert abs(means["target"]["pesq_wb"] - means["float"]["pesq_wb"]) < 0.1

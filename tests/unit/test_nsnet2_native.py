@@ -254,3 +254,110 @@ def test_image_links_the_same_kernels():
     entry = next(i for i in doc["image"] if i["name"] == "nsnet2-small-an386")
     kernels = sorted(s for s in entry["sources"] if s.startswith("firmware/kernels/"))
     assert kernels == sorted(str(k.relative_to(ROOT)) for k in KERNELS)
+
+
+# --- the linear-exit model (nsnet2-small-linear): the same runner sources against its own tables in
+# gen/nsnet2-small-linear/, force-included as in its image's entry in firmware/images.toml
+
+LINEAR = "nsnet2-small-linear"
+LINEAR_DIR = ROOT / "models/nsnet2" / LINEAR
+LINEAR_SRC = SRC / "gen" / LINEAR
+
+
+@pytest.fixture(scope="module")
+def linear_lib(tmp_path_factory):
+    shim = tmp_path_factory.mktemp("nnshim-linear") / "nn_shim.c"
+    shim.write_text(SHIM)
+    srcs = [SRC / "nsnet2.c", LINEAR_SRC / "nsnet2_params.c", shim, *KERNELS]
+    lib = ctypes.CDLL(str(build_shared(srcs, [SRC, LINEAR_SRC, ROOT / "firmware/kernels"], name="nsnet2-linear",
+                                       extra_cflags=["-include", str(LINEAR_SRC / "nsnet2_params.h")])))
+    lib.nnt_sizeof.restype = ctypes.c_size_t
+    lib.nn_configure.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32]
+    return lib
+
+
+@pytest.fixture(scope="module")
+def linear_qm():
+    return QuantModel.load(LINEAR_DIR)
+
+
+def test_linear_generated_sources_are_up_to_date(linear_qm):
+    from bench.models.nsnet2.export import out_dir_for
+
+    assert linear_qm.config.exit_kind == "linear" and linear_qm.config.name == LINEAR
+    assert out_dir_for(LINEAR) == LINEAR_SRC and out_dir_for("nsnet2-small") == SRC
+    h, c = generate(linear_qm, source_name(LINEAR_DIR))
+    hint = "run python -m bench.models.nsnet2.export " + str(LINEAR_DIR)
+    assert (LINEAR_SRC / "nsnet2_params.h").read_text() == h, hint
+    assert (LINEAR_SRC / "nsnet2_params.c").read_text() == c, hint
+
+
+def test_linear_runner_uses_its_own_tables(linear_lib, qm, linear_qm):
+    # the forced include wins over firmware/models/nsnet2/nsnet2_params.h (the split model's)
+    assert linear_lib.nnt_sizeof() != 0
+    out, _, macs, _, _ = Stream(linear_lib).run(_signal(3))
+    assert set(macs.tolist()) == {linear_qm.config.macs_for_exit(linear_qm.config.n_exits - 1)}
+    assert not np.array_equal(out, G.enhance(qm, _signal(3), qm.config.n_exits - 1).raw)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3, 4])
+def test_linear_static_exit_bit_exact(linear_lib, linear_qm, k):
+    noisy = _signal(30 + k)
+    s = Stream(linear_lib)
+    assert s.configure("exit", k) == 0
+    out, exits, macs, feats, masks = s.run(noisy)
+    g = G.enhance(linear_qm, noisy, k)
+    t = g.features.shape[0]
+    assert np.array_equal(feats[:t], g.features)
+    assert np.array_equal(masks[:t], g.masks)
+    assert np.array_equal(out, g.raw)
+    assert set(exits.tolist()) == {k}
+    assert set(macs.tolist()) == {linear_qm.config.macs_for_exit(k)}
+
+
+@pytest.mark.parametrize("thr", [600, 2400, 9600])
+def test_linear_dynamic_policy_bit_exact_and_early_stops_save_macs(linear_lib, linear_qm, thr):
+    noisy = _signal(40 + thr, 16000)
+    s = Stream(linear_lib)
+    assert s.configure("policy", 1) == 0
+    assert s.configure("thr_q15", thr) == 0
+    out, exits, macs, _, masks = s.run(noisy)
+    g = G.enhance(linear_qm, noisy, ExitPolicy.dynamic(thr / 32768))
+    t = g.exits.size
+    assert np.array_equal(exits[:t], g.exits)
+    assert np.array_equal(macs[:t], g.macs)
+    assert np.array_equal(masks[:t], g.masks)
+    assert np.array_equal(out, g.raw)
+    # linear exits: going on past an exit costs only its head. A frame that stops at exit j ran the
+    # trunk up to exit j's block and the heads 0..j; one that runs to the final output paid every head.
+    cfg, L = linear_qm.config, linear_qm.layers
+    trunk = [t.name for t in cfg.trunk()]
+    heads = [e.head.name for e in cfg.exit_specs()]
+    last = cfg.n_exits - 1
+
+    def cost(j: int) -> int:
+        upto = trunk if j == last else trunk[: trunk.index(cfg.exits[j]) + 1]
+        return sum(L[n].macs for n in upto) + sum(L[h].macs for h in heads[: min(j + 1, last)])
+
+    for j in set(exits.tolist()):
+        assert set(macs[exits == j].tolist()) == {cost(j)}, j
+    assert all(cost(j) < cost(last) for j in range(1, last))
+    assert cost(1) < cfg.macs_for_exit(last)  # stopping at exit1 beats even the static final exit
+    assert (exits < last).any()
+
+
+def test_linear_image_is_the_same_runner_on_its_own_tables():
+    import tomllib
+
+    doc = tomllib.loads((ROOT / "firmware/images.toml").read_text())
+    imgs = {i["name"]: i for i in doc["image"]}
+    small, lin = imgs["nsnet2-small-an386"], imgs["nsnet2-small-linear-an386"]
+    kern = sorted(str(k.relative_to(ROOT)) for k in KERNELS)
+    assert sorted(s for s in lin["sources"] if s.startswith("firmware/kernels/")) == kern
+    gen = str((LINEAR_SRC / "nsnet2_params.c").relative_to(ROOT))
+    runner = sorted(s for s in lin["sources"] if not s.startswith("firmware/kernels/") and s != gen)
+    assert runner == sorted(str(p.relative_to(ROOT)) for p in SRC.glob("*.c") if p.name != "nsnet2_params.c")
+    assert gen in lin["sources"]
+    assert lin["cflags"] == ["-include", str((LINEAR_SRC / "nsnet2_params.h").relative_to(ROOT))]
+    assert "cflags" not in small and lin["model_family"] == small["model_family"]
+    assert lin["model_dir"] == str(LINEAR_DIR.relative_to(ROOT))

@@ -241,3 +241,29 @@ def test_family_is_registered_with_float_and_golden_references():
     want = G.enhance(QuantModel.load(MODEL_DIR), x, ExitPolicy.dynamic(2400 / 32768)).audio
     assert np.array_equal(refs.golden(x, cfg), want)
     assert refs.float_ref(x, cfg).dtype == np.int16
+
+
+def test_each_image_gets_the_references_of_its_own_model():
+    """An image's manifest `model_dir` (firmware/images.toml) selects the model of its references."""
+    import tomllib
+
+    from bench.models.nsnet2.family import to_int16
+    from bench.models.registry import refs_for
+
+    doc = tomllib.loads((repo_root() / "firmware/images.toml").read_text())
+    dirs = {i["name"]: i.get("model_dir") for i in doc["image"] if i["model_family"] == "nsnet2-ee"}
+    assert dirs == {"nsnet2-small-an386": "models/nsnet2/nsnet2-small",
+                    "nsnet2-small-linear-an386": "models/nsnet2/nsnet2-small-linear"}
+    x = _speechlike(17, 3200)
+    cfg = {"exit": 1}
+    outs = {}
+    for name, d in dirs.items():
+        refs = refs_for("nsnet2-ee", d)
+        assert refs is not None and refs.golden is not None and d in refs.note
+        qm = QuantModel.load(repo_root() / d)
+        assert np.array_equal(refs.golden(x, cfg), G.enhance(qm, x, 1).audio), name
+        fm = Nsnet2Model.load(repo_root() / d)
+        assert np.array_equal(refs.float_ref(x, cfg), to_int16(enhance_streaming(fm, x, 1).audio)), name
+        outs[name] = refs.golden(x, cfg)
+    assert not np.array_equal(*outs.values())  # two different models
+    assert refs_for("nsnet2-ee") is not None and refs_for("passthrough", "models/x") is refs_for("passthrough")

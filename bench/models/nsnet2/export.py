@@ -1,7 +1,16 @@
 """Exporter: a QuantModel (int8.npz) + the golden tables -> the generated C sources of the
-nsNet2 runner, ``firmware/models/nsnet2/nsnet2_params.{h,c}``.
+nsNet2 runner, ``nsnet2_params.{h,c}``, one pair per model:
+
+* the shipped default ``nsnet2-small`` -> ``firmware/models/nsnet2/`` (beside the runner, where it
+  has always been, so the ``nsnet2-small-an386`` image and its build id stay unchanged);
+* every other config ``<name>`` -> ``firmware/models/nsnet2/gen/<name>/``. An image of such a model
+  lists ``gen/<name>/nsnet2_params.c`` and force-includes ``gen/<name>/nsnet2_params.h``
+  (``cflags = ["-include", ...]`` in firmware/images.toml): the runner's own
+  ``#include "nsnet2_params.h"`` is then skipped by the header guard, so the same runner sources
+  build against that model's tables (``out_dir_for``).
 
     python -m bench.models.nsnet2.export models/nsnet2/nsnet2-small
+    python -m bench.models.nsnet2.export models/nsnet2/nsnet2-small-linear   # -> gen/nsnet2-small-linear/
 
 Float tables are written as C99 hex-float literals (exact); integer arrays in decimal. A unit
 test regenerates the text and compares it with the committed files.
@@ -20,6 +29,7 @@ from bench.models.nsnet2.config import BLOCKS, EXIT_KINDS
 from bench.models.nsnet2.quantize import QuantModel, all_layers, layer_inputs
 
 OUT_DIR = Path(__file__).resolve().parents[3] / "firmware/models/nsnet2"
+ROOT_MODEL = "nsnet2-small"  # the one model whose tables live in OUT_DIR itself
 KIND_CODE = {"fc": "NN_FC", "head": "NN_HEAD", "gru": "NN_GRU"}
 
 
@@ -150,6 +160,11 @@ def write(qm: QuantModel, source: str, out_dir: Path = OUT_DIR) -> list[Path]:
     return [ph, pc]
 
 
+def out_dir_for(config_name: str) -> Path:
+    """Where the generated tables of model ``config_name`` live (see the module doc)."""
+    return OUT_DIR if config_name == ROOT_MODEL else OUT_DIR / "gen" / config_name
+
+
 def source_name(model_dir: str | Path) -> str:
     p = Path(model_dir).resolve()
     try:
@@ -161,10 +176,13 @@ def source_name(model_dir: str | Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.models.nsnet2.export")
     ap.add_argument("model_dir", help="models/nsnet2/<config> holding int8.npz")
-    ap.add_argument("--out-dir", default=str(OUT_DIR))
+    ap.add_argument("--out-dir", default=None,
+                    help=f"default: {OUT_DIR.relative_to(OUT_DIR.parents[2])} for {ROOT_MODEL}, "
+                         "else its gen/<config> folder")
     a = ap.parse_args(argv)
     qm = QuantModel.load(a.model_dir)
-    for p in write(qm, source_name(a.model_dir), Path(a.out_dir)):
+    out = Path(a.out_dir) if a.out_dir else out_dir_for(qm.config.name)
+    for p in write(qm, source_name(a.model_dir), out):
         print(f"{p}: {p.stat().st_size:,} bytes")
     return 0
 

@@ -63,7 +63,9 @@ def _quant_model(path: str):  # -> QuantModel
 
 
 def model_dir(path: str | Path | None = None) -> str:
-    return str(Path(path) if path is not None else repo_root() / DEFAULT_MODEL)
+    """The model folder: ``path`` (an image's manifest ``model_dir``; relative to the repository
+    root unless absolute), else the default nsnet2-small."""
+    return str(repo_root() / (Path(path) if path is not None else Path(DEFAULT_MODEL)))
 
 
 def to_int16(x: np.ndarray) -> np.ndarray:
