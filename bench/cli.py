@@ -337,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_images)
 
     tr = sub.add_parser("train", help="train a model family (needs the train extra: pip install -e .[train])")
-    tr.add_argument("family", choices=["nsnet2"], help="model family (bench/train/<family>.py)")
+    tr.add_argument("family", choices=["nsnet2", "dyncp"], help="model family (bench/train/<family>.py)")
     tr.add_argument("args", nargs=argparse.REMAINDER, help="options of the family's trainer (--help for them)")
     tr.set_defaults(func=cmd_train)
 

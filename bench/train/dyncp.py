@@ -30,11 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import math
-import shlex
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,15 +38,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.data.audio import to_float
-from bench.errors import BenchError, ConfigError
+from bench.errors import ConfigError
 from bench.models.dyncp import frontend
 from bench.models.dyncp.config import DEFAULT_CONFIG, DyncpConfig, get_config
 from bench.models.dyncp.reference import DyncpModel
+from bench.train import common
+from bench.train.common import REPO, SpecSet, spectral_loss
 from bench.train.dyncp_model import ConvFSENet
 
-REPO = Path(__file__).resolve().parents[2]
-CKPT = "ckpt.pt"
+FAMILY = "dyncp"
 
 
 @dataclass(frozen=True)
@@ -80,18 +76,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not 0.0 < self.keep_ratio <= 1.0:
             raise ConfigError(f"keep_ratio must be in (0, 1], got {self.keep_ratio}")
-        if self.steps < 1 or self.batch < 1 or self.crop_frames < 8:
-            raise ConfigError("steps and batch must be >= 1, crop_frames >= 8")
-        if not (0 < self.lr_final <= self.lr < 1):
-            raise ConfigError(f"need 0 < lr_final <= lr < 1, got {self.lr_final}, {self.lr}")
-        if not 0 < self.compress <= 1 or not 0 <= self.complex_weight <= 1:
-            raise ConfigError("compress must be in (0, 1], complex_weight in [0, 1]")
+        common.check_optim(self)
         if self.ratio_weight < 0 or not 0 <= self.ratio_warmup <= 1:
             raise ConfigError("ratio_weight must be >= 0 and ratio_warmup in [0, 1]")
-        if not 0 <= self.val_utts < self.n_utts:
-            raise ConfigError("val_utts must be in [0, n_utts)")
-        if self.ckpt_every < 1 or self.log_every < 1 or self.max_minutes <= 0:
-            raise ConfigError("ckpt_every, log_every and max_minutes must be positive")
+        common.check_run(self)
 
     def target_ratio(self, step: int) -> float:
         """Keep-ratio target at ``step``: 1 -> keep_ratio linearly over the warm-up."""
@@ -119,92 +107,16 @@ def model_config(cfg: DyncpConfig, keep_ratio: float) -> DyncpConfig:
 # ---- data ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class SpecSet:
-    """STFTs of a set: per utterance noisy / clean spectra (T, 257) complex64."""
-
-    ids: tuple[str, ...]
-    noisy: tuple[np.ndarray, ...]
-    clean: tuple[np.ndarray, ...]
-
-
-def default_data_dir(tc: TrainConfig) -> Path:
-    return REPO / "build" / "dyncp" / f"train-seed{tc.data_seed}-n{tc.n_utts}"
-
-
-def ensure_train_set(path: Path, tc: TrainConfig, log) -> Path:  # noqa: ANN001
-    if (path / "labels.csv").is_file():
-        return path
-    from bench.data.generate import make_set  # espeak-ng: only when the set is missing
-
-    rel = path.relative_to(REPO) if path.is_relative_to(REPO) else path
-    cmd = f"bench data make --seed {tc.data_seed} --out {rel} --split train --n {tc.n_utts}"
-    log(f"making the train split: {cmd}")
-    make_set(path, tc.data_seed, tc.n_utts, "train", overwrite=True, command=cmd)
-    return path
-
-
-def load_specs(path: Path) -> SpecSet:
-    from bench.data.loader import load_set
-
-    ts = load_set(path, 16000)
-    ids, noisy, clean = [], [], []
-    for u in ts:
-        if u.clean is None:
-            raise ConfigError(f"{path}: utterance {u.id} has no clean file; training needs clean/noisy pairs")
-        ids.append(u.id)
-        noisy.append(frontend.stft(to_float(u.noisy)))
-        clean.append(frontend.stft(to_float(u.clean)))
-    return SpecSet(tuple(ids), tuple(noisy), tuple(clean))
-
-
 def targets(x: np.ndarray, s: np.ndarray, c: float) -> tuple[np.ndarray, ...]:
     """Features |X|^c, and the loss targets: unit phasor of X (re, im), |S|^c e^{i<S} (re, im)."""
-    ax, as_ = np.abs(x), np.abs(s)
-    px = x / np.maximum(ax, 1e-12)
-    sc = as_**c * (s / np.maximum(as_, 1e-12))
-    return (
-        frontend.features(x, c),
-        px.real.astype(np.float32),
-        px.imag.astype(np.float32),
-        sc.real.astype(np.float32),
-        sc.imag.astype(np.float32),
-    )
+    return (frontend.features(x, c), *common.phasor_targets(x, s, c))
 
 
-class Batcher:
+class Batcher(common.CropBatcher):
     """Random crops of ``crop`` frames: features |X|^c and loss targets."""
 
     def __init__(self, ss: SpecSet, idx: Sequence[int], compress: float) -> None:
-        self.items = [targets(ss.noisy[i], ss.clean[i], compress) for i in idx]
-
-    def batch(self, rng: np.random.Generator, batch: int, crop: int) -> tuple[torch.Tensor, ...]:
-        pick = rng.integers(0, len(self.items), size=batch)
-        cols: list[list[np.ndarray]] = [[] for _ in range(5)]
-        for j in pick:
-            it = self.items[int(j)]
-            t = it[0].shape[0]
-            if t >= crop:
-                o = int(rng.integers(0, t - crop + 1))
-                parts = [a[o : o + crop] for a in it]
-            else:  # pad short utterances with zero-target silence
-                parts = [np.pad(a, ((0, crop - t), (0, 0))) for a in it]
-            for col, a in zip(cols, parts, strict=True):
-                col.append(a)
-        return tuple(torch.from_numpy(np.stack(col)) for col in cols)
-
-    def full(self) -> list[tuple[torch.Tensor, ...]]:
-        return [tuple(torch.from_numpy(a[None]) for a in it) for it in self.items]
-
-
-def spectral_loss(g: torch.Tensor, xa: torch.Tensor, *tg: torch.Tensor, c: float, a: float) -> torch.Tensor:
-    """Compressed magnitude + complex MSE of ``g X`` (xa = |X|^c) against the clean target."""
-    pr, pi, sr, si = tg
-    sa = torch.sqrt(sr * sr + si * si)
-    ya = g.clamp_min(1e-12) ** c * xa  # |g X|^c = g^c |X|^c
-    mag = torch.mean((ya - sa) ** 2)
-    cplx = torch.mean((ya * pr - sr) ** 2 + (ya * pi - si) ** 2)
-    return (1 - a) * mag + a * cplx
+        super().__init__([targets(ss.noisy[i], ss.clean[i], compress) for i in idx])
 
 
 def kept_fractions(masks: list[torch.Tensor]) -> torch.Tensor:
@@ -224,13 +136,11 @@ def ratio_loss(fracs: torch.Tensor, target: float) -> torch.Tensor:
 
 
 def _lr(tc: TrainConfig, step: int) -> float:
-    warm = min(1.0, (step + 1) / 100)
-    cos = 0.5 * (1 + math.cos(math.pi * min(step, tc.steps) / tc.steps))
-    return warm * (tc.lr_final + (tc.lr - tc.lr_final) * cos)
+    return common.lr_at(tc, step)
 
 
 def _fmt(v: Sequence[float]) -> str:
-    return " ".join(f"{x:.3f}" for x in v)
+    return common.fmt(v, 3)
 
 
 def train(
@@ -244,28 +154,9 @@ def train(
 ) -> Path:
     torch.set_num_threads(threads)
     cfg = model_config(base, tc.keep_ratio)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out_dir / "train.log"
-
-    def log(msg: str) -> None:
-        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
-        print(line, flush=True)
-        with open(log_path, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-
-    t0 = time.monotonic()
-    ckpt_path = work_dir / CKPT
-    resuming = ckpt_path.is_file()
-    log(f"{'resume' if resuming else 'start'}: {command}")
-    data = data_dir or ensure_train_set(default_data_dir(tc), tc, log)
-    ss = load_specs(data)
-    n = len(ss.ids)
-    if n < 2:
-        raise ConfigError(f"{data}: needs at least 2 utterances to train, found {n}")
-    val_n = min(tc.val_utts, n - 1)
-    order = np.random.default_rng(tc.seed).permutation(n)
-    val_idx, train_idx = sorted(order[:val_n].tolist()), sorted(order[val_n:].tolist())
+    run = common.start_run(FAMILY, tc, cfg.to_json(), _recipe(tc), out_dir, work_dir, data_dir, command, frontend.stft)
+    log, ss, data, val_idx, train_idx = run.log, run.ss, run.data, run.val_idx, run.train_idx
+    n, val_n = len(ss.ids), len(val_idx)
     frames = sum(ss.noisy[i].shape[0] for i in train_idx)
     log(f"data {data}: {len(train_idx)} train utterances ({frames} frames, {frames * 0.016:.0f} s), {val_n} validation")
     train_b = Batcher(ss, train_idx, tc.compress)
@@ -275,42 +166,14 @@ def train(
     model = ConvFSENet(cfg, tc.gate_init_bias)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     rng = np.random.default_rng([tc.seed, 1])
-    step = 0
-    elapsed_before = 0.0
-    if resuming:
-        ck = torch.load(ckpt_path, weights_only=True)
-        if ck["model_config"] != cfg.to_json() or _recipe_json(ck["train_config"]) != _recipe(tc):
-            raise ConfigError(
-                f"{ckpt_path}: checkpoint of a different config or recipe; delete it, use --fresh or another --work dir"
-            )
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        rng.bit_generator.state = json.loads(ck["rng"])
-        torch.set_rng_state(ck["torch_rng"])
-        step = int(ck["step"])
-        elapsed_before = float(ck["elapsed_s"])
-        log(f"resumed at step {step} ({elapsed_before / 60:.1f} min trained before)")
+    step, elapsed_before = run.resume(model, opt, rng, "delete it, use --fresh or another --work dir")
     log(
         f"model {cfg.name}: {cfg.n_params()} params, {cfg.n_blocks} blocks (gated {cfg.gated}), "
         f"MACs/frame all kept {cfg.macs()}, static {cfg.static_macs()}, keep ratio {tc.keep_ratio}"
     )
 
     def save_ckpt() -> None:
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "rng": json.dumps(rng.bit_generator.state),
-                "torch_rng": torch.get_rng_state(),
-                "step": step,
-                "elapsed_s": elapsed_before + time.monotonic() - t0,
-                "model_config": cfg.to_json(),
-                "train_config": _recipe(tc),
-            },
-            tmp,
-        )
-        tmp.replace(ckpt_path)
+        run.ckpt.save(model, opt, rng, step, run.elapsed(elapsed_before))
 
     def validate() -> tuple[float, list[float]]:
         """Validation spectral loss (frame-weighted) and the kept fraction per gated block."""
@@ -333,25 +196,20 @@ def train(
     run_kept: torch.Tensor | None = None
     stopped_early = False
     while step < tc.steps:
-        for gr in opt.param_groups:
-            gr["lr"] = _lr(tc, step)
+        common.set_lr(opt, _lr(tc, step))
         xa, *tg = train_b.batch(rng, tc.batch, tc.crop_frames)
         g, masks = model(xa)
         spec = spectral_loss(g, xa, *tg, c=tc.compress, a=tc.complex_weight)
         fr = kept_fractions(masks)
         target = tc.target_ratio(step)
         rl = ratio_loss(fr, target)
-        loss = spec + tc.ratio_weight * rl
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip)
-        opt.step()
+        common.optimise(opt, model, spec + tc.ratio_weight * rl, tc.clip)
         step += 1
         sv, rv, fv = float(spec.detach()), float(rl.detach()), fr.detach()
         run_spec = sv if run_spec is None else 0.95 * run_spec + 0.05 * sv
         run_ratio = rv if run_ratio is None else 0.95 * run_ratio + 0.05 * rv
         run_kept = fv if run_kept is None else 0.95 * run_kept + 0.05 * fv
-        minutes = (elapsed_before + time.monotonic() - t0) / 60
+        minutes = run.elapsed(elapsed_before) / 60
         if step % tc.log_every == 0 or step == tc.steps:
             kept_s = f" target {target:.3f} kept {float(run_kept.mean()):.3f}" if fv.numel() else ""
             log(
@@ -369,9 +227,8 @@ def train(
             break
 
     val, kept = validate()
-    trained = elapsed_before + time.monotonic() - t0
+    trained = run.elapsed(elapsed_before)
     dm = DyncpModel(cfg, model.numpy_params())
-    rel_data = data.relative_to(REPO) if data.is_relative_to(REPO) else data
     mean_kept = float(np.mean(kept)) if kept else 1.0
     expected = cfg.macs([round(k * cfg.conv) for k in kept]) if kept else cfg.macs()
     dm.save(
@@ -389,12 +246,7 @@ def train(
                 "threads": threads,
                 "torch": torch.__version__,
             },
-            "data": {
-                "train_set": str(rel_data),
-                "utterances": n,
-                "validation_utterances": val_n,
-                "generator": f"bench data make --seed {tc.data_seed} --split train --n {tc.n_utts}",
-            },
+            "data": common.data_record(data, n, val_n, tc),
             "cost": cfg.cost(),
         },
     )
@@ -408,45 +260,24 @@ def train(
 
 def command_text(command: str, seconds: float, steps: int, threads: int) -> str:
     """COMMAND.txt: the command, its module form, and how long it took here."""
-    module = command.replace("bench train dyncp", "python -m bench.train.dyncp", 1)
-    return (
-        f"{command}\n"
-        f"# same as: {module}\n"
-        f"# {steps} steps in {seconds / 60:.1f} min wall time on {threads} CPU thread(s), torch {torch.__version__}\n"
-        "# resumes from build/dyncp/<model>/ckpt.pt when run again; --fresh starts over\n"
-    )
-
-
-def _recipe_json(text: str) -> str:
-    d = json.loads(text)
-    for k in ("ckpt_every", "log_every", "max_minutes"):
-        d.pop(k, None)
-    return json.dumps(d, sort_keys=True)
+    return common.command_text(command, FAMILY, "build/dyncp/<model>/ckpt.pt", seconds, steps, threads)
 
 
 def _recipe(tc: TrainConfig) -> str:
     """What must match for a checkpoint to be resumed (not the logging / guard settings)."""
-    return _recipe_json(json.dumps(dataclasses.asdict(tc)))
+    return common.recipe(dataclasses.asdict(tc))
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench train dyncp", description="Train (DynCP) Conv-FSENet on the CPU.")
-    p.add_argument(
-        "--config", default=DEFAULT_CONFIG, help=f"model config name or config.json (default {DEFAULT_CONFIG})"
+    common.add_run_args(
+        p,
+        DEFAULT_CONFIG,
+        out="export directory (default models/dyncp/<config>-r<100 keep ratio>)",
+        work="checkpoint directory (default build/dyncp/<config>-r<100 keep ratio>)",
+        data="train set directory (default: generate build/dyncp/train-seed<S>-n<N>)",
     )
-    p.add_argument("--out", help="export directory (default models/dyncp/<config>-r<100 keep ratio>)")
-    p.add_argument("--work", help="checkpoint directory (default build/dyncp/<config>-r<100 keep ratio>)")
-    p.add_argument("--data", help="train set directory (default: generate build/dyncp/train-seed<S>-n<N>)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    p.add_argument("--fresh", action="store_true", help="delete an existing checkpoint instead of resuming")
-    defaults = TrainConfig()
-    for f in dataclasses.fields(TrainConfig):
-        p.add_argument(
-            f"--{f.name.replace('_', '-')}",
-            type=type(getattr(defaults, f.name)),
-            default=getattr(defaults, f.name),
-            help=f"(default {getattr(defaults, f.name)})",
-        )
+    common.add_recipe_args(p, TrainConfig, {})
     return p
 
 
@@ -454,22 +285,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`bench train dyncp [--config NAME] [--keep-ratio R] [...]`; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     ns = build_parser().parse_args(args)
-    try:
+
+    def run() -> None:
         cfg = get_config(ns.config)
         tc = TrainConfig(**{f.name: getattr(ns, f.name) for f in dataclasses.fields(TrainConfig)})
         name = model_name(cfg, tc.keep_ratio)
-        out = Path(ns.out) if ns.out else REPO / "models" / "dyncp" / name
-        work = Path(ns.work) if ns.work else REPO / "build" / "dyncp" / name
-        if ns.fresh and (work / CKPT).exists():
-            (work / CKPT).unlink()
-        if ns.threads < 1:
-            raise ConfigError("--threads must be >= 1")
-        command = "bench train dyncp " + shlex.join(a for a in args if a != "--fresh")
-        train(cfg, tc, out, work, Path(ns.data) if ns.data else None, command.strip(), ns.threads)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        out = Path(ns.out) if ns.out else REPO / "models" / FAMILY / name
+        work = Path(ns.work) if ns.work else REPO / "build" / FAMILY / name
+        command = common.prepare(FAMILY, args, ns, work)
+        train(cfg, tc, out, work, Path(ns.data) if ns.data else None, command, ns.threads)
+
+    return common.guarded(run)
 
 
 if __name__ == "__main__":

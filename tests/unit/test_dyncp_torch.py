@@ -12,6 +12,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from train_run import tiny_run  # noqa: E402
+
 from bench.data.audio import to_float  # noqa: E402
 from bench.data.loader import load_set  # noqa: E402
 from bench.models.dyncp import frontend  # noqa: E402
@@ -128,35 +130,7 @@ def test_model_configs_per_ratio():
 
 
 def _run(tmp_path: Path, name: str, *extra: str) -> int:
-    return tr.main(
-        [
-            "--config",
-            "dyncp-tiny",
-            "--keep-ratio",
-            "0.5",
-            "--data",
-            str(TESTSET),
-            "--out",
-            str(tmp_path / name / "out"),
-            "--work",
-            str(tmp_path / name / "work"),
-            "--steps",
-            "4",
-            "--batch",
-            "2",
-            "--crop-frames",
-            "20",
-            "--val-utts",
-            "2",
-            "--n-utts",
-            "16",
-            "--ckpt-every",
-            "2",
-            "--log-every",
-            "1",
-            *extra,
-        ]
-    )
+    return tiny_run(tr.main, tmp_path, name, ["--config", "dyncp-tiny", "--keep-ratio", "0.5"], 20, *extra)
 
 
 def test_training_exports_and_resumes_bit_exactly(tmp_path):

@@ -13,6 +13,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from train_run import tiny_run  # noqa: E402
+
 from bench.data.audio import to_float  # noqa: E402
 from bench.data.loader import load_set  # noqa: E402
 from bench.models.nsnet2 import frontend  # noqa: E402
@@ -78,33 +80,7 @@ def test_loss_is_zero_for_the_ideal_mask():
 
 
 def _run(tmp_path: Path, name: str, *extra: str) -> int:
-    return tr.main(
-        [
-            "--config",
-            "nsnet2-tiny",
-            "--data",
-            str(TESTSET),
-            "--out",
-            str(tmp_path / name / "out"),
-            "--work",
-            str(tmp_path / name / "work"),
-            "--steps",
-            "4",
-            "--batch",
-            "2",
-            "--crop-frames",
-            "30",
-            "--val-utts",
-            "2",
-            "--n-utts",
-            "16",
-            "--ckpt-every",
-            "2",
-            "--log-every",
-            "1",
-            *extra,
-        ]
-    )
+    return tiny_run(tr.main, tmp_path, name, ["--config", "nsnet2-tiny"], 30, *extra)
 
 
 def test_training_exports_and_resumes_bit_exactly(tmp_path):

@@ -24,7 +24,6 @@ Parameter names follow PyTorch's layout (Conv1d weights (out, in, k)); see
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bench.errors import ConfigError
+from bench.models import configio
 
 SAMPLE_RATE = 16000
 FRAME_LEN = 512  # 32 ms window
@@ -116,11 +116,7 @@ class DyncpConfig:
             raise ConfigError(f"{self.name}: act {self.act!r} must be one of {ACTS}")
         if not 0.0 < self.compress <= 1.0:
             raise ConfigError(f"{self.name}: compress {self.compress} must be in (0, 1]")
-        if (self.sample_rate, self.frame_len, self.hop_len, self.n_fft) != (SAMPLE_RATE, FRAME_LEN, HOP_LEN, N_FFT):
-            raise ConfigError(
-                f"{self.name}: Conv-FSENet is fixed at {SAMPLE_RATE} Hz, window {FRAME_LEN}, hop {HOP_LEN}, "
-                f"FFT {N_FFT} (257 bins); got {self.sample_rate}/{self.frame_len}/{self.hop_len}/{self.n_fft}"
-            )
+        configio.check_stft(self, "Conv-FSENet", (SAMPLE_RATE, FRAME_LEN, HOP_LEN, N_FFT))
 
     # ---- topology -------------------------------------------------------------------
 
@@ -189,7 +185,7 @@ class DyncpConfig:
     # ---- cost ---------------------------------------------------------------------
 
     def n_params(self) -> int:
-        return sum(_prod(v) for v in self.parameter_shapes().values())
+        return sum(configio.prod(v) for v in self.parameter_shapes().values())
 
     def io_macs(self) -> int:
         """Front end + back end MACs of one frame (never skipped)."""
@@ -220,39 +216,18 @@ class DyncpConfig:
     # ---- (de)serialisation ------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return configio.to_dict(self)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DyncpConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"DynCP config: unknown keys {unknown}; known keys are {sorted(known)}")
-        try:
-            return cls(**dict(d))
-        except TypeError as exc:
-            raise ConfigError(f"DynCP config: {exc}") from exc
+        return configio.from_dict(cls, d, "DynCP")
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        return configio.to_json(self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> DyncpConfig:
-        p = Path(path)
-        try:
-            d = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{p}: cannot read the DynCP config JSON ({exc})") from exc
-        if not isinstance(d, dict):
-            raise ConfigError(f"{p}: must hold a JSON object")
-        return cls.from_dict(d.get("model", d))
-
-
-def _prod(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
+        return cls.from_dict(configio.read_model_dict(path, "DynCP"))
 
 
 CONFIGS: Mapping[str, DyncpConfig] = MappingProxyType(
@@ -270,9 +245,4 @@ DEFAULT_CONFIG = "dyncp-small"
 
 def get_config(name: str) -> DyncpConfig:
     """A named configuration (see CONFIGS), or a config.json path."""
-    if name in CONFIGS:
-        return CONFIGS[name]
-    p = Path(name)
-    if p.suffix == ".json" and p.is_file():
-        return DyncpConfig.load(p)
-    raise ConfigError(f"unknown DynCP config {name!r}; choose one of {sorted(CONFIGS)} or pass a config.json path")
+    return configio.get_named(name, CONFIGS, DyncpConfig.load, "DynCP")

@@ -15,22 +15,18 @@ Convention (docs/dyncp.md, "STFT convention"), the nsNet2 one at 512 / 256:
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import numpy.typing as npt
 
+from bench.models import stft as stft_
 from bench.models.dyncp.config import FRAME_LEN, HOP_LEN, N_FFT
 
 F32 = np.float32
 
 
-@functools.cache
 def window() -> np.ndarray:
     """sqrt-periodic-Hann window sin(pi n / 512), float32, read-only."""
-    w = np.sin(np.pi * np.arange(FRAME_LEN) / FRAME_LEN).astype(F32)
-    w.setflags(write=False)
-    return w
+    return stft_.sqrt_hann(FRAME_LEN)
 
 
 def pad_hops(x: npt.ArrayLike, extra: int = 0) -> np.ndarray:
@@ -44,14 +40,12 @@ def pad_hops(x: npt.ArrayLike, extra: int = 0) -> np.ndarray:
 
 def frames(x: npt.ArrayLike) -> np.ndarray:
     """Overlapping analysis frames (T, 512) of a float signal (not windowed)."""
-    a = pad_hops(x)
-    hops = np.concatenate([np.zeros(HOP_LEN, F32), a]).reshape(-1, HOP_LEN)
-    return np.concatenate([hops[:-1], hops[1:]], axis=1)
+    return stft_.frames(x, HOP_LEN)
 
 
 def analysis(frame: npt.ArrayLike) -> np.ndarray:
     """Windowed 512-point real DFT of one frame (512,) or of frames (T, 512): complex64 (.., 257)."""
-    return np.fft.rfft(np.asarray(frame, dtype=F32) * window(), n=N_FFT, axis=-1).astype(np.complex64)
+    return stft_.analysis(frame, window(), N_FFT)
 
 
 def stft(x: npt.ArrayLike) -> np.ndarray:
@@ -67,12 +61,9 @@ def features(spec: np.ndarray, compress: float) -> np.ndarray:
 
 def synthesis(spec: np.ndarray) -> np.ndarray:
     """Windowed inverse real DFT of (.., 257) spectra: float32 (.., 512)."""
-    return (np.fft.irfft(spec, n=N_FFT, axis=-1).astype(F32) * window()).astype(F32)
+    return stft_.synthesis(spec, window(), N_FFT)
 
 
 def overlap_add(segments: np.ndarray) -> np.ndarray:
     """Overlap-add synthesis frames (T, 512) into T hops: output hop t = tail(t-1) + head(t)."""
-    seg = np.asarray(segments, dtype=F32)
-    out = seg[:, :HOP_LEN].copy()
-    out[1:] += seg[:-1, HOP_LEN:]
-    return out.reshape(-1)
+    return stft_.overlap_add(segments, HOP_LEN)

@@ -40,6 +40,34 @@ class DyncpKernels:
         s = np.ascontiguousarray(shift, np.int32)
         return PerChannel(_p(m, ctypes.c_int32), _p(s, ctypes.c_int32)), m, s
 
+    def _pw(self, fn: str, k: int, n: int, args: tuple, res: np.ndarray, sb: int) -> np.ndarray:
+        """The call both pointwise kernels share: (params, q, K, N, x, w, b, mask, out, scratch, size).
+
+        ``args``: (x, w, bias, input_offset, mult, shift, output_offset, keep, act_min, act_max).
+        """
+        x, w, bias, input_offset, mult, shift, output_offset, keep, act_min, act_max = args
+        x = np.ascontiguousarray(x, np.int8)
+        w = np.ascontiguousarray(w, np.int8)
+        b = None if bias is None else np.ascontiguousarray(bias, np.int32)
+        q, _m, _s = self._q(mult, shift)
+        scratch = np.zeros(max(1, (sb + 3) // 4), np.int32)
+        mk = _mask(keep)
+        self._call(
+            fn,
+            ctypes.byref(FcParams(input_offset, output_offset, act_min, act_max)),
+            ctypes.byref(q),
+            ctypes.c_int32(k),
+            ctypes.c_int32(n),
+            _p(x, ctypes.c_int8),
+            _p(w, ctypes.c_int8),
+            _p(b, ctypes.c_int32),
+            _mp(mk),
+            _p(res, ctypes.c_int8),
+            scratch.ctypes.data_as(ctypes.c_void_p),
+            ctypes.c_size_t(sb),
+        )
+        return res
+
     def pw_conv_s8(
         self,
         x: np.ndarray,
@@ -55,29 +83,9 @@ class DyncpKernels:
         act_max: int = 127,
     ) -> np.ndarray:
         n, k = w.shape
-        x = np.ascontiguousarray(x, np.int8)
-        w = np.ascontiguousarray(w, np.int8)
-        b = None if bias is None else np.ascontiguousarray(bias, np.int32)
-        q, _m, _s = self._q(mult, shift)
         res = np.array(out, np.int8, copy=True)
-        sb = fc_scratch_bytes(k)
-        scratch = np.zeros(max(1, (sb + 3) // 4), np.int32)
-        mk = _mask(keep)
-        self._call(
-            "bk_pw_conv_s8",
-            ctypes.byref(FcParams(input_offset, output_offset, act_min, act_max)),
-            ctypes.byref(q),
-            ctypes.c_int32(k),
-            ctypes.c_int32(n),
-            _p(x, ctypes.c_int8),
-            _p(w, ctypes.c_int8),
-            _p(b, ctypes.c_int32),
-            _mp(mk),
-            _p(res, ctypes.c_int8),
-            scratch.ctypes.data_as(ctypes.c_void_p),
-            ctypes.c_size_t(sb),
-        )
-        return res
+        args = (x, w, bias, input_offset, mult, shift, output_offset, keep, act_min, act_max)
+        return self._pw("bk_pw_conv_s8", k, n, args, res, fc_scratch_bytes(k))
 
     def pw_conv_t_s8(
         self,
@@ -94,29 +102,9 @@ class DyncpKernels:
         scratch_bytes: int | None = None,
     ) -> np.ndarray:
         k, n = wt.shape
-        x = np.ascontiguousarray(x, np.int8)
-        wt = np.ascontiguousarray(wt, np.int8)
-        b = None if bias is None else np.ascontiguousarray(bias, np.int32)
-        q, _m, _s = self._q(mult, shift)
-        res = np.zeros(n, np.int8)
         sb = 4 * n if scratch_bytes is None else scratch_bytes
-        scratch = np.zeros(max(1, (sb + 3) // 4), np.int32)
-        mk = _mask(keep)
-        self._call(
-            "bk_pw_conv_t_s8",
-            ctypes.byref(FcParams(input_offset, output_offset, act_min, act_max)),
-            ctypes.byref(q),
-            ctypes.c_int32(k),
-            ctypes.c_int32(n),
-            _p(x, ctypes.c_int8),
-            _p(wt, ctypes.c_int8),
-            _p(b, ctypes.c_int32),
-            _mp(mk),
-            _p(res, ctypes.c_int8),
-            scratch.ctypes.data_as(ctypes.c_void_p),
-            ctypes.c_size_t(sb),
-        )
-        return res
+        args = (x, wt, bias, input_offset, mult, shift, output_offset, keep, act_min, act_max)
+        return self._pw("bk_pw_conv_t_s8", k, n, args, np.zeros(n, np.int8), sb)
 
     def dw_conv_s8(
         self,

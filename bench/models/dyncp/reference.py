@@ -20,23 +20,21 @@ float32), the topology from ``config.json``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from bench.data.audio import to_float
 from bench.errors import ConfigError
+from bench.models import weightsio
 from bench.models.dyncp import frontend
 from bench.models.dyncp.config import HOP_LEN, KERNEL, BlockSpec, DyncpConfig
 
 F32 = np.float32
-WEIGHTS_FILE = "weights.npz"
-CONFIG_FILE = "config.json"
+CONFIG_FILE, WEIGHTS_FILE = weightsio.CONFIG_FILE, weightsio.WEIGHTS_FILE
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -53,45 +51,22 @@ class DyncpModel:
     params: Mapping[str, np.ndarray] = field(repr=False)
 
     def __post_init__(self) -> None:
-        want = self.config.parameter_shapes()
-        missing = sorted(set(want) - set(self.params))
-        extra = sorted(set(self.params) - set(want))
-        if missing or extra:
-            raise ConfigError(
-                f"{self.config.name}: weights do not match the config (missing {missing[:4]}, unexpected "
-                f"{extra[:4]}); export the weights of this config again"
-            )
-        for name, shape in want.items():
-            if tuple(self.params[name].shape) != shape:
-                raise ConfigError(
-                    f"{self.config.name}: {name} has shape {tuple(self.params[name].shape)}, config needs {shape}"
-                )
-            if not np.all(np.isfinite(self.params[name])):
-                raise ConfigError(f"{self.config.name}: {name} holds non-finite values")
+        weightsio.check_params(self.config.name, self.config.parameter_shapes(), self.params)
         object.__setattr__(self, "params", {k: _readonly(v) for k, v in self.params.items()})
 
     @classmethod
     def load(cls, path: str | Path) -> DyncpModel:
         """Load ``<dir>/config.json`` and ``weights.npz`` (no pickle)."""
         d = Path(path)
-        for f in (CONFIG_FILE, WEIGHTS_FILE):
-            if not (d / f).is_file():
-                raise ConfigError(f"{d}: no {f}; train and export the model first (bench train dyncp)")
+        weightsio.require_files(d, (CONFIG_FILE, WEIGHTS_FILE), "dyncp")
         cfg = DyncpConfig.load(d / CONFIG_FILE)
-        with np.load(d / WEIGHTS_FILE, allow_pickle=False) as z:
-            params = {k: np.asarray(z[k], dtype=F32) for k in z.files}
+        params = weightsio.load_weights(d / WEIGHTS_FILE)
         return cls(cfg, params)
 
     def save(self, path: str | Path, extra_config: Mapping[str, object] | None = None) -> None:
         """Write config.json and weights.npz into ``path``."""
         d = Path(path)
-        d.mkdir(parents=True, exist_ok=True)
-        doc: dict[str, object] = {"model": self.config.to_dict()}
-        if extra_config:
-            doc.update(extra_config)
-        (d / CONFIG_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        arrays: dict[str, Any] = {k: np.asarray(v, F32) for k, v in sorted(self.params.items())}
-        np.savez(d / WEIGHTS_FILE, **arrays)
+        weightsio.save_model(d, self.config.to_dict(), self.params, extra_config)
 
     def stream(self) -> DyncpStream:
         return DyncpStream(self)

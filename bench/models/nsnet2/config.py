@@ -26,8 +26,6 @@ gate order r, z, n); :func:`parameter_shapes` lists them, and weights.npz holds 
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bench.errors import ConfigError
+from bench.models import configio
 
 SAMPLE_RATE = 16000
 FRAME_LEN = 320  # 20 ms analysis window
@@ -135,11 +134,7 @@ class Nsnet2Config:
             raise ConfigError(f"{self.name}: exit_kind {self.exit_kind!r} must be one of {EXIT_KINDS}")
         if not 0.0 < self.log_eps < 1e-3:
             raise ConfigError(f"{self.name}: log_eps {self.log_eps} must be in (0, 1e-3)")
-        if (self.sample_rate, self.frame_len, self.hop_len, self.n_fft) != (SAMPLE_RATE, FRAME_LEN, HOP_LEN, N_FFT):
-            raise ConfigError(
-                f"{self.name}: nsNet2 is fixed at {SAMPLE_RATE} Hz, window {FRAME_LEN}, hop {HOP_LEN}, "
-                f"FFT {N_FFT} (161 bins); got {self.sample_rate}/{self.frame_len}/{self.hop_len}/{self.n_fft}"
-            )
+        configio.check_stft(self, "nsNet2", (SAMPLE_RATE, FRAME_LEN, HOP_LEN, N_FFT))
 
     # ---- topology -------------------------------------------------------------------
 
@@ -219,7 +214,7 @@ class Nsnet2Config:
     # ---- cost ---------------------------------------------------------------------
 
     def n_params(self) -> int:
-        return sum(_prod(s) for s in self.parameter_shapes().values())
+        return sum(configio.prod(s) for s in self.parameter_shapes().values())
 
     def macs_for_exit(self, k: int) -> int:
         """Network MACs of one frame when exit ``k`` is taken statically."""
@@ -239,44 +234,18 @@ class Nsnet2Config:
     # ---- (de)serialisation ------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["exits"] = list(self.exits)
-        return d
+        return configio.to_dict(self, ("exits",))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Nsnet2Config:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"nsNet2 config: unknown keys {unknown}; known keys are {sorted(known)}")
-        kw = dict(d)
-        if "exits" in kw:
-            kw["exits"] = tuple(kw["exits"])
-        try:
-            return cls(**kw)
-        except TypeError as exc:
-            raise ConfigError(f"nsNet2 config: {exc}") from exc
+        return configio.from_dict(cls, d, "nsNet2", ("exits",))
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        return configio.to_json(self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> Nsnet2Config:
-        p = Path(path)
-        try:
-            d = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{p}: cannot read the nsNet2 config JSON ({exc})") from exc
-        if not isinstance(d, dict):
-            raise ConfigError(f"{p}: must hold a JSON object")
-        return cls.from_dict(d.get("model", d))
-
-
-def _prod(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
+        return cls.from_dict(configio.read_model_dict(path, "nsNet2"))
 
 
 CONFIGS: Mapping[str, Nsnet2Config] = MappingProxyType(
@@ -298,9 +267,4 @@ DEFAULT_CONFIG = "nsnet2-small"
 
 def get_config(name: str) -> Nsnet2Config:
     """A named configuration (see CONFIGS), or a config.json path."""
-    if name in CONFIGS:
-        return CONFIGS[name]
-    p = Path(name)
-    if p.suffix == ".json" and p.is_file():
-        return Nsnet2Config.load(p)
-    raise ConfigError(f"unknown nsNet2 config {name!r}; choose one of {sorted(CONFIGS)} or pass a config.json path")
+    return configio.get_named(name, CONFIGS, Nsnet2Config.load, "nsNet2")

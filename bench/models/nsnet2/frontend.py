@@ -32,22 +32,18 @@ reference itself uses ``numpy.fft``, which computes the same DFT.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import numpy.typing as npt
 
+from bench.models import stft as stft_
 from bench.models.nsnet2.config import FRAME_LEN, HOP_LEN, N_BINS, N_FFT
 
 F32 = np.float32
 
 
-@functools.cache
 def window() -> np.ndarray:
     """sqrt-periodic-Hann window sin(pi n / 320), float32, read-only."""
-    w = np.sin(np.pi * np.arange(FRAME_LEN) / FRAME_LEN).astype(F32)
-    w.setflags(write=False)
-    return w
+    return stft_.sqrt_hann(FRAME_LEN)
 
 
 def frames(x: npt.ArrayLike) -> np.ndarray:
@@ -56,17 +52,12 @@ def frames(x: npt.ArrayLike) -> np.ndarray:
     The signal is zero-padded at the end to a multiple of the hop; frame t starts at
     sample 160 t - 160 (one hop of zeros precedes the signal).
     """
-    a = np.asarray(x, dtype=F32).reshape(-1)
-    t = -(-a.size // HOP_LEN)
-    padded = np.zeros((t + 1) * HOP_LEN, dtype=F32)
-    padded[HOP_LEN : HOP_LEN + a.size] = a
-    hops = padded.reshape(t + 1, HOP_LEN)
-    return np.concatenate([hops[:-1], hops[1:]], axis=1)
+    return stft_.frames(x, HOP_LEN)
 
 
 def analysis(frame: npt.ArrayLike) -> np.ndarray:
     """Windowed 320-point real DFT of one frame (320,) or of frames (T, 320): complex64 (.., 161)."""
-    return np.fft.rfft(np.asarray(frame, dtype=F32) * window(), n=N_FFT, axis=-1).astype(np.complex64)
+    return stft_.analysis(frame, window(), N_FFT)
 
 
 def stft(x: npt.ArrayLike) -> np.ndarray:
@@ -82,15 +73,12 @@ def log_power(spec: np.ndarray, eps: float) -> np.ndarray:
 
 def synthesis(spec: np.ndarray) -> np.ndarray:
     """Windowed inverse real DFT of one spectrum (161,) or of spectra (T, 161): float32 (.., 320)."""
-    return (np.fft.irfft(spec, n=N_FFT, axis=-1).astype(F32) * window()).astype(F32)
+    return stft_.synthesis(spec, window(), N_FFT)
 
 
 def overlap_add(segments: np.ndarray) -> np.ndarray:
     """Overlap-add synthesis frames (T, 320) into T hops: output hop t = tail(t-1) + head(t)."""
-    seg = np.asarray(segments, dtype=F32)
-    out = seg[:, :HOP_LEN].copy()
-    out[1:] += seg[:-1, HOP_LEN:]
-    return out.reshape(-1)
+    return stft_.overlap_add(segments, HOP_LEN)
 
 
 # ---- the target's 320-point real FFT, as a numpy model -------------------------------
