@@ -222,3 +222,39 @@ def test_a_mismatch_names_the_first_differing_element():
     msg = str(e.value)
     assert "2 of 20 elements differ" in msg and "index 17: TFLM 17, ours 99" in msg
     assert "x[17] = 117" in msg and "k = 5" in msg
+
+
+@given(st.integers(1, 40), st.sampled_from([1, 2, 4]), st.integers(1, 8), scale8, zp8, st.floats(0.02, 2.0), zp8,
+       st.integers(0, 2**32 - 1), st.booleans())
+@SETTINGS
+def test_depthwise_causal_conv(c, d, t_out, sx, zx, so, zo, seed, relu):
+    """DEPTHWISE_CONV_2D (k=3, dilation d, VALID) over a (1, T, 1, C) sequence equals our
+    streaming causal depthwise conv (ring of past frames) once the ring holds real frames:
+    golden (bench.models.dyncp.golden) and C (reference and DSP-emulated, all channels kept)."""
+    from bench.models.dyncp import golden as dg
+    from bench.models.dyncp.kernels import DyncpKernels
+
+    rng = np.random.default_rng(seed)
+    n = t_out + 2 * d
+    x = rng.integers(-128, 128, (n, c)).astype(np.int8)
+    w = rng.integers(-127, 128, (3, c)).astype(np.int8)
+    b = rng.integers(-(1 << 14), 1 << 14, c).astype(np.int32)
+    sw = rng.uniform(0.002, 0.05, c).astype(np.float32)
+    g = Graph()
+    tx = g.input((1, n, 1, c), "int8", sx, zx)
+    g.output(g.depthwise_conv(tx, w, b, sw, so, zo, dilation=d, fused_relu=relu))
+    (got,) = run(g.build(), [x.reshape(1, n, 1, c)])
+    got = got.reshape(t_out, c)
+    m, s = q8.fc_multipliers(sx, sw, so)
+    lo = max(-128, zo) if relu else -128
+    impls = [("golden", dg.dw_conv_s8)]
+    if shutil.which("gcc") is not None:
+        impls += [(name, DyncpKernels(emulate_dsp=emu).dw_conv_s8) for name, emu in (("C ref", False),
+                                                                                     ("C dsp-emulated", True))]
+    for name, fn in impls:
+        ring, pos = np.zeros((2 * d, c), np.int8), 0
+        for t in range(n):
+            y, ring, pos = fn(x[t], ring, pos, d, w, b, -zx, m, s, zo, None, np.zeros(c, np.int8), lo, 127)
+            if t >= 2 * d:
+                assert_bit_exact(f"DEPTHWISE_CONV_2D k=3 d={d}, {name}, frame {t}", got[t - 2 * d], y,
+                                 {"x[t-2d]": x[t - 2 * d], "x[t-d]": x[t - d], "x[t]": x[t], "w": w, "bias": b})
