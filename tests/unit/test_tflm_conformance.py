@@ -8,7 +8,7 @@ and the inputs that fed it. Needs the `tflm` extra; skipped without it.
 Operators: FULLY_CONNECTED int8 per channel (with and without fused ReLU), FULLY_CONNECTED
 16x8 (int32 bias), CONV_2D 1x1 (= per-channel FC per frame), LOGISTIC and TANH int16, MUL
 int16, ADD int16 and int8, SUB int16, QUANTIZE int16 -> int8 and int8 -> int16, DEQUANTIZE
-int8. Deliberate differences are listed in docs/tflm.md.
+int8, DEPTHWISE_CONV_2D k=3 dilated. Deliberate differences are listed in docs/tflm.md.
 """
 
 from __future__ import annotations
