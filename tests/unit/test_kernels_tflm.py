@@ -65,23 +65,11 @@ def test_gru_cell_equals_the_same_cell_as_a_tflm_graph():
 
 
 def gru_cell_graph(q) -> bytes:
-    from bench.models import gru_int as gi
+    """The cell alone as a graph: inputs x (int8) and h (Q0.15), output h'."""
+    from bench.tflm.nsnet2 import S_ACT, add_gru_cell
 
-    s_pre, s_act = 2.0 ** -12, 2.0 ** -15
-    hs, i_size = q.hidden_size, q.input_size
     g = Graph()
-    tx = g.input((1, i_size), "int8", q.x_scale, q.x_zero_point)
-    th = g.input((1, hs), "int16", s_act)
-    x16 = g.quantize(tx, "int16", q.x_scale, 0)
-    gates = {}
-    for side, inp, w_all, b_all, s_w_all in (("x", x16, q.w_ih, q.b_ih, q.s_wih), ("h", th, q.w_hh, q.b_hh, q.s_whh)):
-        for gate_i, gate in enumerate(gi.GATES):
-            rows = slice(gate_i * hs, (gate_i + 1) * hs)
-            gates[side + gate] = g.fully_connected(inp, w_all[rows], b_all[rows], s_w_all[rows], s_pre, 0)
-    r = g.logistic(g.add(gates["xr"], gates["hr"], s_pre), s_act)
-    z = g.logistic(g.add(gates["xz"], gates["hz"], s_pre), s_act)
-    n = g.tanh(g.add(gates["xn"], g.mul(r, gates["hn"], s_pre), s_pre), s_act)
-    one = g.const(np.full((1, hs), 32767, np.int16), "int16", s_act)
-    zn = g.mul(g.sub(one, z, s_act), n, s_act)
-    g.output(g.add(zn, g.mul(z, th, s_act), s_act))
+    x = g.input((1, q.input_size), "int8", q.x_scale, q.x_zero_point)
+    h = g.input((1, q.hidden_size), "int16", S_ACT)
+    g.output(add_gru_cell(g, x, h, q))
     return g.build()
