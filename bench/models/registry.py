@@ -72,16 +72,16 @@ def _nsnet2_tflm(noisy: np.ndarray, config: Mapping[str, int], tflite: Path) -> 
     return tflm_reference(noisy, config, tflite)
 
 
-FAMILIES["nsnet2-ee"] = FamilyRefs(
-    "nsnet2-ee", _nsnet2_float, _nsnet2_golden, tflm=_nsnet2_tflm,
-    note="float: numpy float model (models/nsnet2/nsnet2-small); golden: integer model, bit-exact spec of the C")
-
-
-def _nsnet2_for(model_dir: str) -> FamilyRefs:
+def _nsnet2_for(model_dir: str | None) -> FamilyRefs:
+    """nsnet2-ee references bound to one model directory (None: the family's default model)."""
     return FamilyRefs(
         "nsnet2-ee", functools.partial(_nsnet2_float, model_dir=model_dir),
         functools.partial(_nsnet2_golden, model_dir=model_dir), tflm=_nsnet2_tflm,
-        note=f"float: numpy float model ({model_dir}); golden: integer model, bit-exact spec of the C")
+        note=f"float: numpy float model ({model_dir or 'models/nsnet2/nsnet2-small'}); "
+             "golden: integer model, bit-exact spec of the C")
+
+
+FAMILIES["nsnet2-ee"] = _nsnet2_for(None)
 
 
 # families whose references depend on the model an image was built from (its manifest `model_dir`)

@@ -170,13 +170,12 @@ def tflm_reference(noisy: np.ndarray, config: Mapping[str, int], tflite_path: Pa
     the exported network in TFLM between the golden front and back end. Refused (ConfigError)
     when the run's CONFIGURE selects another exit or the dynamic policy, which the static graph
     does not represent."""
-    from bench.models.nsnet2.family import policy_from_config
+    from bench.models.nsnet2.family import _quant_model, policy_from_config
     from bench.targets import repo_root
 
     data = Path(tflite_path).read_bytes()
     doc = describe(data)
-    model_dir = repo_root() / "models" / "nsnet2" / str(doc["model"])
-    qm = QuantModel.load(model_dir)
+    qm = _quant_model(str(repo_root() / "models" / "nsnet2" / str(doc["model"])))  # cached: called per utterance
     policy = policy_from_config(config, qm.config.n_exits)
     if policy.exit != doc["exit"]:
         raise ConfigError(f"{Path(tflite_path).name} is static exit {doc['exit']}; this run uses "
