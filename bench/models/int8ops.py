@@ -442,6 +442,19 @@ def add_elementwise(a: np.ndarray, b: np.ndarray, p: AddParams, dtype: type = np
     return np.clip(r, p.act_min, p.act_max).astype(dtype)
 
 
+def prelu_s8(x: np.ndarray, alpha: np.ndarray, input_offset: int, alpha_offset: int, mult_pos: int,
+             shift_pos: int, mult_neg: int, shift_neg: int, output_offset: int) -> np.ndarray:
+    """TFLM PRELU int8 (alpha broadcast along the last axis): v = x + input_offset;
+    out = clamp(MBQM(v, M1, s1) + out_offset) for v >= 0, else
+    clamp(MBQM(v (alpha + alpha_offset), M2, s2) + out_offset)."""
+    v = np.asarray(x, I64) + int(input_offset)
+    pos = multiply_by_quantized_multiplier(wrap_int32(v), mult_pos, shift_pos)
+    neg = multiply_by_quantized_multiplier(wrap_int32(v * (np.asarray(alpha, I64) + int(alpha_offset))),
+                                           mult_neg, shift_neg)
+    r = wrap_int32(np.where(v >= 0, pos, neg) + int(output_offset))
+    return np.clip(r, -128, 127).astype(np.int8)
+
+
 def requantize_s16_s8(x: np.ndarray, multiplier: int, shift: int, input_offset: int = 0,
                       output_offset: int = 0) -> np.ndarray:
     """TFLM QUANTIZE (requantize) int16 -> int8:

@@ -10,7 +10,7 @@ int8ops operator applied to the kept channels only, so the arithmetic is exactly
   input is real zero); weights given input-channel-major ``(in, out)``.
 * :func:`dw_conv_s8`: TFLM ``DepthwiseConvPerChannel`` for one frame of a causal k=3 conv with
   dilation d: per kept channel the 3-input per-channel FC of (h[t-2d], h[t-d], x[t]) (the same
-  accumulate and requantisation), then the history ring update: the frame's input for kept
+  int32 accumulate and requantisation as fc_s8, vectorised over the kept channels), then the history ring update: the frame's input for kept
   channels, the zero point (real zero) for skipped ones.
 
 Masks are boolean arrays here; :func:`pack_mask` gives the C layout (bit c of word c / 32).
@@ -111,20 +111,12 @@ def dw_conv_s8(
     idx = np.arange(c_n) if keep is None else np.flatnonzero(keep)
     res = np.array(out, np.int8, copy=True)
     h2, h1 = ring[pos], ring[(pos + dilation) % rows]
-    for c in idx:
-        taps = np.array([h2[c], h1[c], x[c]], np.int8)
-        b = None if bias is None else np.asarray(bias)[c : c + 1]
-        res[c] = q8.fc_s8(
-            taps,
-            np.asarray(w)[:, c][None],
-            b,
-            input_offset,
-            np.asarray(mult)[c : c + 1],
-            np.asarray(shift)[c : c + 1],
-            output_offset,
-            act_min,
-            act_max,
-        )[0]
+    if idx.size:
+        taps = np.stack([h2[idx], h1[idx], np.asarray(x, np.int8)[idx]], axis=1).astype(np.int64)  # (K, 3)
+        acc = q8.wrap_int32(((taps + int(input_offset)) * np.asarray(w, np.int64)[:, idx].T).sum(axis=1)
+                            + (0 if bias is None else np.asarray(bias, np.int64)[idx]))
+        r = q8.multiply_by_quantized_multiplier(acc, np.asarray(mult, np.int64)[idx], np.asarray(shift, np.int64)[idx])
+        res[idx] = np.clip(q8.wrap_int32(r + int(output_offset)), act_min, act_max).astype(np.int8)
     new = np.array(ring, np.int8, copy=True)
     new[pos] = np.int8(-input_offset)
     new[pos, idx] = np.asarray(x, np.int8)[idx]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.models import cgen
 from bench.models.nsnet2 import golden
 from bench.models.nsnet2.config import BLOCKS, EXIT_KINDS
 from bench.models.nsnet2.quantize import QuantModel, all_layers, layer_inputs
@@ -33,26 +34,7 @@ ROOT_MODEL = "nsnet2-small"  # the one model whose tables live in OUT_DIR itself
 KIND_CODE = {"fc": "NN_FC", "head": "NN_HEAD", "gru": "NN_GRU"}
 
 
-def hexf(v: np.float32) -> str:
-    f = float(np.float32(v))
-    if f == 0.0:
-        return "-0x0p+0f" if np.signbit(np.float32(v)) else "0x0p+0f"
-    m, e = f.hex().split("p")
-    m = m.rstrip("0")
-    if m.endswith("."):
-        m = m[:-1]
-    return f"{m}p{e}f"
-
-
-def _c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 24, fmt=str) -> str:
-    flat = np.asarray(values).reshape(-1)
-    rows = [", ".join(fmt(v) for v in flat[i:i + per_line]) for i in range(0, flat.size, per_line)]
-    body = ",\n    ".join(rows) if rows else "0"
-    return f"const {ctype} {name}[{max(flat.size, 1)}] = {{\n    {body}}};\n"
-
-
-def _int(v: object) -> str:
-    return str(int(v))  # type: ignore[call-overload]
+hexf, _c_array, _int = cgen.hexf, cgen.c_array, cgen.c_int
 
 
 def generate(qm: QuantModel, source: str) -> tuple[str, str]:

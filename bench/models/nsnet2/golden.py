@@ -30,7 +30,6 @@ here once and written to the generated C file by bench.models.nsnet2.export as h
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -38,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.errors import ConfigError
+from bench.models import fft32
 from bench.models import int8ops as q8
 from bench.models.gru_int import gru_cell_int
 from bench.models.nsnet2.config import BLOCKS, FRAME_LEN, HOP_LEN, N_BINS
@@ -62,39 +62,22 @@ Q15 = F32(2.0**-15)
 
 # ---- tables ---------------------------------------------------------------------------
 
-
-def _leaf_order(idx: np.ndarray, radices: Sequence[int]) -> np.ndarray:
-    if not radices:
-        return idx
-    r = radices[0]
-    return np.concatenate([_leaf_order(idx[j::r], radices[1:]) for j in range(r)])
+FFT = fft32.RealFft(FRAME_LEN, STAGES)
 
 
 @functools.cache
 def tables() -> MappingProxyType:
     """Every float32 / integer table of the front and back end (read-only)."""
-    top_down = tuple(r for r, _ in reversed(STAGES))
-    perm = _leaf_order(np.arange(FFT_N), top_down).astype(np.uint8)
     tw: dict[str, np.ndarray] = {}
-    for s, (r, m) in enumerate(STAGES):
-        n = r * m
-        j = np.arange(1, r)[:, None]
-        k = np.arange(m)[None, :]
-        ang = -2.0 * np.pi * (j * k) / n
-        tw[f"NN_TW{s}_RE"] = np.cos(ang).astype(F32).reshape(-1)
-        tw[f"NN_TW{s}_IM"] = np.sin(ang).astype(F32).reshape(-1)
-    k = np.arange(N_BINS)
-    split_c = np.cos(2 * np.pi * k / FRAME_LEN)
-    split_s = np.sin(2 * np.pi * k / FRAME_LEN)
-    for i in (0, 80, 160):  # exact values at 0, pi/2, pi
-        split_c[i], split_s[i] = np.round(split_c[i]), np.round(split_s[i])
+    for s, (twr, twi) in enumerate(FFT.twiddles):
+        tw[f"NN_TW{s}_RE"], tw[f"NN_TW{s}_IM"] = twr, twi
     win = np.asarray(window(), F32)
     out: dict[str, np.ndarray] = {
         "NN_WIN": win,
         "NN_WIN_SYN": (win.astype(np.float64) / FRAME_LEN).astype(F32),
-        "NN_PERM": perm,
-        "NN_SPLIT_COS": split_c.astype(F32),
-        "NN_SPLIT_SIN": split_s.astype(F32),
+        "NN_PERM": FFT.perm.astype(np.uint8),
+        "NN_SPLIT_COS": FFT.split_cos,
+        "NN_SPLIT_SIN": FFT.split_sin,
         "NN_LOG2_POLY": np.array(LOG2_POLY, F32),
         **tw,
     }
@@ -104,127 +87,34 @@ def tables() -> MappingProxyType:
 
 
 CONSTANTS = MappingProxyType({
-    "NN_HALF": F32(0.5),
+    "NN_HALF": fft32.HALF,
     "NN_ONE": F32(1.0),
     "NN_EPS": F32(LOG_EPS_INT),
     "NN_Q15": Q15,
-    "NN_C51": F32(np.cos(2 * np.pi / 5)),
-    "NN_C52": F32(np.cos(4 * np.pi / 5)),
-    "NN_S51": F32(np.sin(2 * np.pi / 5)),
-    "NN_S52": F32(np.sin(4 * np.pi / 5)),
+    "NN_C51": fft32.C51,
+    "NN_C52": fft32.C52,
+    "NN_S51": fft32.S51,
+    "NN_S52": fft32.S52,
     "NN_I8_MAX": F32(127.0),
     "NN_I8_MIN": F32(-128.0),
-    "NN_I16_MAX": F32(32767.0),
-    "NN_I16_MIN": F32(-32768.0),
+    "NN_I16_MAX": fft32.I16_MAX,
+    "NN_I16_MIN": fft32.I16_MIN,
 })
 
 
-# ---- float32 primitives (each numpy ufunc call = one IEEE rounding, as in C) ------------
-
-
-def _cmul(ar: np.ndarray, ai: np.ndarray, br: np.ndarray, bi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return ar * br - ai * bi, ar * bi + ai * br
-
-
-def _radix5(tr: list[np.ndarray], ti: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """y_q = sum_j t_j W5^(j q), W5 = exp(-2 pi i / 5), by the symmetric pairs (t1, t4), (t2, t3)."""
-    c1, c2, s1, s2 = (CONSTANTS[k] for k in ("NN_C51", "NN_C52", "NN_S51", "NN_S52"))
-    a1r, a1i = tr[1] + tr[4], ti[1] + ti[4]
-    b1r, b1i = tr[1] - tr[4], ti[1] - ti[4]
-    a2r, a2i = tr[2] + tr[3], ti[2] + ti[3]
-    b2r, b2i = tr[2] - tr[3], ti[2] - ti[3]
-    y0 = (tr[0] + (a1r + a2r), ti[0] + (a1i + a2i))
-    pr, pi = tr[0] + (c1 * a1r + c2 * a2r), ti[0] + (c1 * a1i + c2 * a2i)
-    ur, ui = s1 * b1r + s2 * b2r, s1 * b1i + s2 * b2i
-    qr, qi = tr[0] + (c2 * a1r + c1 * a2r), ti[0] + (c2 * a1i + c1 * a2i)
-    vr, vi = s2 * b1r - s1 * b2r, s2 * b1i - s1 * b2i
-    return [y0, (pr + ui, pi - ur), (qr + vi, qi - vr), (qr - vi, qi + vr), (pr - ui, pi + ur)]
-
-
 def fft160(zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Forward complex FFT of 160 points along the last axis, input in leaf (permuted) order.
-
-    Stage s (radix r, sub-length m): inputs j = 1..r-1 of butterfly k are multiplied by the
-    twiddle W_n^(j k) (n = r m), except at k = 0 where the twiddle is 1 and no multiply is done;
-    then the radix-r DFT (radix 4 and 2 by additions, radix 5 by :func:`_radix5`)."""
-    tb = tables()
-    re = np.array(zr, F32, copy=True)
-    im = np.array(zi, F32, copy=True)
-    lead = re.shape[:-1]
-    for s, (r, m) in enumerate(STAGES):
-        n = r * m
-        sr = re.reshape(*lead, FFT_N // n, r, m)
-        si = im.reshape(*lead, FFT_N // n, r, m)
-        twr = tb[f"NN_TW{s}_RE"].reshape(r - 1, m)
-        twi = tb[f"NN_TW{s}_IM"].reshape(r - 1, m)
-        tr = [sr[..., 0, :]]
-        ti = [si[..., 0, :]]
-        for j in range(1, r):
-            a, b = _cmul(sr[..., j, :], si[..., j, :], twr[j - 1], twi[j - 1])
-            a[..., 0] = sr[..., j, 0]  # k = 0: twiddle 1, not multiplied
-            b[..., 0] = si[..., j, 0]
-            tr.append(a)
-            ti.append(b)
-        orr = np.empty_like(sr)
-        oi = np.empty_like(si)
-        if r == 2:
-            orr[..., 0, :], oi[..., 0, :] = tr[0] + tr[1], ti[0] + ti[1]
-            orr[..., 1, :], oi[..., 1, :] = tr[0] - tr[1], ti[0] - ti[1]
-        elif r == 4:
-            ar_, ai_ = tr[0] + tr[2], ti[0] + ti[2]
-            br_, bi_ = tr[0] - tr[2], ti[0] - ti[2]
-            cr_, ci_ = tr[1] + tr[3], ti[1] + ti[3]
-            dr_, di_ = tr[1] - tr[3], ti[1] - ti[3]
-            orr[..., 0, :], oi[..., 0, :] = ar_ + cr_, ai_ + ci_
-            orr[..., 2, :], oi[..., 2, :] = ar_ - cr_, ai_ - ci_
-            orr[..., 1, :], oi[..., 1, :] = br_ + di_, bi_ - dr_  # b - i d
-            orr[..., 3, :], oi[..., 3, :] = br_ - di_, bi_ + dr_  # b + i d
-        else:
-            for q, (yr, yi) in enumerate(_radix5(tr, ti)):
-                orr[..., q, :], oi[..., q, :] = yr, yi
-        re = orr.reshape(*lead, FFT_N)
-        im = oi.reshape(*lead, FFT_N)
-    return re, im
+    """Forward complex FFT of 160 points along the last axis, input in leaf order (fft32)."""
+    return FFT.fft(zr, zi)
 
 
 def rfft320(x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Windowed real DFT of frames (..., 320) float32 (int16 units): (Xr, Xi) (..., 161)."""
-    tb = tables()
-    a = np.asarray(x, F32)
-    perm = tb["NN_PERM"].astype(np.intp)
-    win = tb["NN_WIN"]
-    zr = a[..., 2 * perm] * win[2 * perm]
-    zi = a[..., 2 * perm + 1] * win[2 * perm + 1]
-    fr, fi = fft160(zr, zi)
-    k = np.arange(N_BINS)
-    ar, ai = fr[..., k % FFT_N], fi[..., k % FFT_N]
-    br, bi = fr[..., (FFT_N - k) % FFT_N], fi[..., (FFT_N - k) % FFT_N]
-    c, s = tb["NN_SPLIT_COS"], tb["NN_SPLIT_SIN"]
-    sr, si = ar + br, ai - bi
-    dr, di = ar - br, ai + bi
-    half = CONSTANTS["NN_HALF"]
-    xr = half * (sr + (c * di - s * dr))
-    xi = half * (si - (c * dr + s * di))
-    return xr.astype(F32), xi.astype(F32)
+    return FFT.rfft(x, tables()["NN_WIN"])
 
 
 def irfft320(yr: np.ndarray, yi: np.ndarray) -> np.ndarray:
     """Inverse of rfft320 times 320 (no window): (..., 161) -> (..., 320) float32."""
-    tb = tables()
-    k = np.arange(FFT_N)
-    c, s = tb["NN_SPLIT_COS"][:FFT_N], tb["NN_SPLIT_SIN"][:FFT_N]
-    ar, ai = yr[..., k], yi[..., k]
-    br, bi = yr[..., FFT_N - k], yi[..., FFT_N - k]
-    sr, si = ar + br, ai - bi
-    dr, di = ar - br, ai + bi
-    vr = sr - (c * di + s * dr)
-    vi = -(si + (c * dr - s * di))
-    perm = tb["NN_PERM"].astype(np.intp)
-    fr, fi = fft160(vr[..., perm], vi[..., perm])
-    out = np.empty(yr.shape[:-1] + (FRAME_LEN,), F32)
-    out[..., 0::2] = fr
-    out[..., 1::2] = -fi
-    return out
+    return FFT.irfft(yr, yi)
 
 
 def log2_f32(p: np.ndarray) -> np.ndarray:
@@ -241,12 +131,8 @@ def log2_f32(p: np.ndarray) -> np.ndarray:
     return e + t * acc
 
 
-def round_half_away(v: np.ndarray) -> np.ndarray:
-    """float32 -> int by truncation and the exact remainder (the C code's f2i)."""
-    t = np.trunc(v).astype(F32)
-    f = v - t
-    r = t.astype(np.int32)
-    return r + (f >= F32(0.5)).astype(np.int32) - (f <= F32(-0.5)).astype(np.int32)
+round_half_away = fft32.round_half_away
+f2i16 = fft32.f2i16
 
 
 def features_int8(xr: np.ndarray, xi: np.ndarray, feat_a: np.ndarray, feat_b: np.ndarray) -> np.ndarray:
@@ -257,19 +143,9 @@ def features_int8(xr: np.ndarray, xi: np.ndarray, feat_a: np.ndarray, feat_b: np
     return round_half_away(v).astype(np.int8)
 
 
-def f2i16(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, F32)
-    inner = round_half_away(np.minimum(np.maximum(v, CONSTANTS["NN_I16_MIN"]), CONSTANTS["NN_I16_MAX"]))
-    return inner.astype(np.int16)
-
-
 def int_frames(noisy: np.ndarray, n_hops: int) -> np.ndarray:
     """(n_hops, 320) float32 frames in int16 units: frame t = [hop t-1, hop t] (zeros before)."""
-    a = np.zeros((n_hops + 1) * HOP_LEN, F32)
-    x = np.asarray(noisy, np.int16).astype(F32)
-    a[HOP_LEN : HOP_LEN + x.size] = x[: n_hops * HOP_LEN]
-    hops = a.reshape(n_hops + 1, HOP_LEN)
-    return np.concatenate([hops[:-1], hops[1:]], axis=1)
+    return fft32.int_frames(noisy, n_hops, HOP_LEN)
 
 
 # ---- network ----------------------------------------------------------------------------
@@ -399,8 +275,6 @@ def enhance(qm: QuantModel, noisy: npt.ArrayLike, policy: ExitPolicy | int, extr
         masks[i], exits[i], macs[i] = g, info.exit, info.macs
     gf = masks.astype(F32) * Q15
     y = irfft320(xr * gf, xi * gf) * tables()["NN_WIN_SYN"]
-    out = y[:, :HOP_LEN].copy()
-    out[1:] = y[:-1, HOP_LEN:] + out[1:]
-    raw = f2i16(out.reshape(-1))
+    raw = f2i16(fft32.overlap_add_hops(y, HOP_LEN))
     return GoldenOut(raw[HOP_LEN : HOP_LEN + n], exits[:t_in], macs[:t_in], masks[:t_in], feats[:t_in], raw)
 

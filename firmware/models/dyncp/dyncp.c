@@ -1,0 +1,245 @@
+/* DynCP Conv-FSENet runner (see dyncp.h). Every float expression mirrors
+ * bench/models/dyncp/intnet.py and bench/models/fft32.py operation for operation; build with
+ * -ffp-contract=off. */
+#include "dyncp.h"
+
+#include <string.h>
+
+#include "dyncp_ops.h"
+
+/* ---- FFT: 256-point radix-4 complex FFT, decimation in time, four stages bottom-up; input in
+ * leaf order (DC_PERM), output in natural order, in place. Butterfly k = 0 has unit twiddles
+ * and multiplies nothing (fft32.RealFft.fft). --------------------------------------------- */
+
+static void dc_stage4(float *re, float *im, int m, const float *twr, const float *twi)
+{
+    const int n = 4 * m;
+    for (int b = 0; b < DC_FFT; b += n) {
+        float *xr = re + b, *xi = im + b;
+        for (int k = 0; k < m; k++) {
+            float t1r = xr[m + k], t1i = xi[m + k];
+            float t2r = xr[2 * m + k], t2i = xi[2 * m + k];
+            float t3r = xr[3 * m + k], t3i = xi[3 * m + k];
+            if (k != 0) {
+                float wr = twr[k], wi = twi[k], u, v;
+                u = t1r * wr - t1i * wi;
+                v = t1r * wi + t1i * wr;
+                t1r = u;
+                t1i = v;
+                wr = twr[m + k];
+                wi = twi[m + k];
+                u = t2r * wr - t2i * wi;
+                v = t2r * wi + t2i * wr;
+                t2r = u;
+                t2i = v;
+                wr = twr[2 * m + k];
+                wi = twi[2 * m + k];
+                u = t3r * wr - t3i * wi;
+                v = t3r * wi + t3i * wr;
+                t3r = u;
+                t3i = v;
+            }
+            const float t0r = xr[k], t0i = xi[k];
+            const float ar = t0r + t2r, ai = t0i + t2i;
+            const float br = t0r - t2r, bi = t0i - t2i;
+            const float cr = t1r + t3r, ci = t1i + t3i;
+            const float dr = t1r - t3r, di = t1i - t3i;
+            xr[k] = ar + cr;
+            xi[k] = ai + ci;
+            xr[m + k] = br + di;
+            xi[m + k] = bi - dr;
+            xr[2 * m + k] = ar - cr;
+            xi[2 * m + k] = ai - ci;
+            xr[3 * m + k] = br - di;
+            xi[3 * m + k] = bi + dr;
+        }
+    }
+}
+
+void dc_fft256(float *re, float *im)
+{
+    dc_stage4(re, im, 1, DC_TW0_RE, DC_TW0_IM);
+    dc_stage4(re, im, 4, DC_TW1_RE, DC_TW1_IM);
+    dc_stage4(re, im, 16, DC_TW2_RE, DC_TW2_IM);
+    dc_stage4(re, im, 64, DC_TW3_RE, DC_TW3_IM);
+}
+
+void dc_rfft512(const float *frame, float *xr, float *xi)
+{
+    float zr[DC_FFT], zi[DC_FFT];
+    for (int p = 0; p < DC_FFT; p++) {
+        const int i = 2 * DC_PERM[p];
+        zr[p] = frame[i] * DC_WIN[i];
+        zi[p] = frame[i + 1] * DC_WIN[i + 1];
+    }
+    dc_fft256(zr, zi);
+    for (int k = 0; k < DC_BINS; k++) {
+        const int ia = k % DC_FFT, ib = (DC_FFT - k) % DC_FFT;
+        const float ar = zr[ia], ai = zi[ia], br = zr[ib], bi = zi[ib];
+        const float sr = ar + br, si = ai - bi, dr = ar - br, di = ai + bi;
+        const float c = DC_SPLIT_COS[k], s = DC_SPLIT_SIN[k];
+        xr[k] = DC_HALF * (sr + (c * di - s * dr));
+        xi[k] = DC_HALF * (si - (c * dr + s * di));
+    }
+}
+
+void dc_irfft512(const float *yr, const float *yi, float *y)
+{
+    float vr[DC_FFT], vi[DC_FFT], zr[DC_FFT], zi[DC_FFT];
+    for (int k = 0; k < DC_FFT; k++) {
+        const float ar = yr[k], ai = yi[k], br = yr[DC_FFT - k], bi = yi[DC_FFT - k];
+        const float sr = ar + br, si = ai - bi, dr = ar - br, di = ai + bi;
+        const float c = DC_SPLIT_COS[k], s = DC_SPLIT_SIN[k];
+        vr[k] = sr - (c * di + s * dr);
+        vi[k] = -(si + (c * dr - s * di));
+    }
+    for (int p = 0; p < DC_FFT; p++) {
+        zr[p] = vr[DC_PERM[p]];
+        zi[p] = vi[DC_PERM[p]];
+    }
+    dc_fft256(zr, zi);
+    for (int m = 0; m < DC_FFT; m++) {
+        y[2 * m] = zr[m];
+        y[2 * m + 1] = -zi[m];
+    }
+}
+
+/* -128 + #{j : p >= DC_THR[j]} by binary search (intnet.features_int8) */
+int8_t dc_feature(float p)
+{
+    int n = 0;
+    for (int step = 128; step > 0; step >>= 1) {
+        if (n + step <= 255 && p >= DC_THR[n + step - 1])
+            n += step;
+    }
+    return (int8_t)(n - 128);
+}
+
+/* round half away from zero of a float already within the int range (fft32.round_half_away) */
+static int32_t dc_round(float v)
+{
+    int32_t t = (int32_t)v;
+    const float f = v - (float)t;
+    if (f >= DC_HALF)
+        t += 1;
+    if (f <= -DC_HALF)
+        t -= 1;
+    return t;
+}
+
+/* ---- state ---------------------------------------------------------------------------- */
+
+void dc_reset(dc_state_t *s)
+{
+    memset(s->prev, 0, sizeof s->prev);
+    memset(s->ola, 0, sizeof s->ola);
+    for (int i = 0; i < DC_N_BLOCKS; i++) {
+        const dc_block_t *b = &dc_blocks[i];
+        memset(s->ring + b->ring_offset, b->ring_zero, (size_t)(2 * b->dilation * DC_C));
+        s->pos[i] = 0;
+    }
+    memset(s->masks, 0xFF, sizeof s->masks);
+    s->last_macs = 0;
+}
+
+/* ---- stages ------------------------------------------------------------------------- */
+
+void dc_analysis(dc_state_t *s, const int16_t *in)
+{
+    float frame[DC_FRAME];
+    for (int n = 0; n < DC_HOP; n++) {
+        frame[n] = (float)s->prev[n];
+        frame[DC_HOP + n] = (float)in[n];
+    }
+    memcpy(s->prev, in, sizeof s->prev);
+    dc_rfft512(frame, s->xr, s->xi);
+    for (int k = 0; k < DC_BINS; k++) {
+        const float p = s->xr[k] * s->xr[k] + s->xi[k] * s->xi[k];
+        s->feat[k] = dc_feature(p);
+    }
+}
+
+static void dc_fc(dc_state_t *s, const dc_fc_t *L, int32_t n_in, int32_t n_out, const int8_t *x, int8_t *y)
+{
+    const bk_fc_params_t p = {L->in_offset, L->out_offset, L->act_min, L->act_max};
+    const bk_per_channel_t q = {L->mult, L->shift};
+    (void)bk_fc_s8(&p, &q, n_in, n_out, x, L->w, L->b, y, s->scratch, sizeof s->scratch);
+}
+
+/* the gate: channel c kept iff gate_out[c] > 0 (its accumulator is positive) */
+static void dc_gate(dc_state_t *s, const dc_block_t *b, uint32_t *mask)
+{
+    const int8_t *gin = s->x;
+    int32_t n_in = DC_R;
+    if (b->has_hidden) {
+        dc_fc(s, &b->gate_hidden, DC_R, DC_G, s->x, s->gh);
+        gin = s->gh;
+        n_in = DC_G;
+    }
+    dc_fc(s, &b->gate_out, n_in, DC_C, gin, s->go);
+    for (int w = 0; w < DC_MASK_WORDS; w++) {
+        uint32_t m = 0;
+        for (int j = 0; j < 32 && w * 32 + j < DC_C; j++)
+            m |= (uint32_t)(s->go[w * 32 + j] > 0) << j;
+        mask[w] = m;
+    }
+}
+
+void dc_network(dc_state_t *s)
+{
+    dc_fc(s, &dc_frontend, DC_BINS, DC_R, s->feat, s->x);
+    uint32_t macs = DC_IO_MACS;
+    for (int i = 0; i < DC_N_BLOCKS; i++) {
+        const dc_block_t *b = &dc_blocks[i];
+        const uint32_t *mask = NULL;
+        uint32_t kept = DC_C;
+        if (b->gated) {
+            dc_gate(s, b, s->masks[i]);
+            mask = s->masks[i];
+            kept = dc_popcount(mask, DC_C);
+            macs += DC_GATE_MACS;
+        }
+        s->kept[i] = (uint16_t)kept;
+        macs += kept * DC_CHANNEL_MACS;
+        const dc_fc_t *L = &b->pw1;
+        bk_fc_params_t p = {L->in_offset, L->out_offset, L->act_min, L->act_max};
+        bk_per_channel_t q = {L->mult, L->shift};
+        (void)bk_pw_conv_s8(&p, &q, DC_R, DC_C, s->x, L->w, L->b, mask, s->v, s->scratch, sizeof s->scratch);
+        dc_act_s8(&b->act1, s->v, s->h, mask, DC_C);
+        L = &b->dw;
+        p = (bk_fc_params_t){L->in_offset, L->out_offset, L->act_min, L->act_max};
+        q = (bk_per_channel_t){L->mult, L->shift};
+        (void)bk_dw_conv_s8(&p, &q, DC_C, b->dilation, s->h, s->ring + b->ring_offset, &s->pos[i], L->w, L->b,
+                            mask, s->dwo);
+        dc_act_s8(&b->act2, s->dwo, s->z, mask, DC_C);
+        L = &b->pw2;
+        p = (bk_fc_params_t){L->in_offset, L->out_offset, L->act_min, L->act_max};
+        q = (bk_per_channel_t){L->mult, L->shift};
+        (void)bk_pw_conv_t_s8(&p, &q, DC_C, DC_R, s->z, L->w, L->b, mask, s->u, s->scratch, sizeof s->scratch);
+        dc_add_s8(s->x, s->u, s->x, DC_R, &b->add);
+    }
+    const dc_fc_t *L = &dc_backend;
+    const bk_fc_params_t p = {L->in_offset, L->out_offset, L->act_min, L->act_max};
+    const bk_per_channel_t q = {L->mult, L->shift};
+    (void)bk_fc_s8_s16(&p, &q, DC_R, DC_BINS, s->x, L->w, L->b, s->pre, s->scratch, sizeof s->scratch);
+    (void)bk_sigmoid_s16(s->pre, s->gain, DC_BINS, 0, 0);
+    s->last_macs = macs;
+}
+
+void dc_synthesis(dc_state_t *s, int16_t *out)
+{
+    float yr[DC_BINS], yi[DC_BINS];
+    for (int k = 0; k < DC_BINS; k++) {
+        const float g = (float)s->gain[k] * DC_Q15;
+        yr[k] = s->xr[k] * g;
+        yi[k] = s->xi[k] * g;
+    }
+    dc_irfft512(yr, yi, s->y);
+    for (int n = 0; n < DC_HOP; n++) {
+        float v = s->ola[n] + s->y[n] * DC_WIN_SYN[n];
+        s->ola[n] = s->y[DC_HOP + n] * DC_WIN_SYN[DC_HOP + n];
+        v = v < DC_I16_MIN ? DC_I16_MIN : v;
+        v = v > DC_I16_MAX ? DC_I16_MAX : v;
+        out[n] = (int16_t)dc_round(v);
+    }
+}
