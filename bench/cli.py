@@ -109,6 +109,9 @@ def run_summary_doc(run: Any) -> dict[str, Any]:
         cp = run.image_dir(name) / "comparison.json"
         if cp.is_file():
             d["quality"] = read_json(cp)
+        vp = run.image_dir(name) / "dyncp.json"
+        if vp.is_file():
+            d["dyncp"] = read_json(vp)
         images[name] = d
     ctx = run.path / "context.json"
     return {"run_id": meta["run_id"], "status": meta["status"], "results_path": str(run.path),
@@ -135,6 +138,47 @@ def context_table(ctx: dict[str, Any]) -> Table:
     return t
 
 
+def _num(v: Any, fmt: str = ",.0f", suffix: str = "") -> str:
+    return "-" if v is None else f"{v:{fmt}}{suffix}"
+
+
+def dyncp_table(name: str, v: dict[str, Any], unit: str) -> Table:
+    """The DynCP view of an image (bench.results.dyncp_view)."""
+    t = Table(title=f"{name}: dynamic channel pruning ({v['model']}, {v['utterances']} utterances)")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_column("reference", justify="right")
+    pf = v.get("per_frame", {})
+    vs = v.get("vs_static")
+    ref = f"static image {v['static_image']}" if v.get("static_image") else "no static image in this run"
+    t.add_row(f"{unit} / frame (total)", _num(pf.get("total")), _num(vs and vs["static_total"]))
+    t.add_row(f"{unit} / frame (network)", _num(pf.get("network")), _num(vs and vs["static_network"]))
+    if vs:
+        t.add_row("saving vs static (total / network)",
+                  f"{_num(vs['saving_total_pct'], '.1f', ' %')} / {_num(vs['saving_network_pct'], '.1f', ' %')}", ref)
+    t.add_row("MACs / frame (executed)", _num(pf.get("macs")), f"static {_num(pf.get('macs_static_model'))}")
+    t.add_row("MAC saving", _num(pf.get("mac_saving_pct"), ".1f", " %"), "")
+    if "kept_fraction" in v:
+        kf = v["kept_fraction"]
+        t.add_row("kept fraction per block (target)", " ".join(f"{x:.2f}" for x in kf["target"]),
+                  "float " + " ".join(f"{x:.2f}" for x in kf["float"]))
+        t.add_row("mask agreement target vs float", _num(v.get("mask_agreement_target_vs_float"), ".4f"), "")
+    pr = v.get("probes")
+    if pr:
+        def cell(d: dict[str, Any] | None, *path: str) -> str:
+            for k in path:
+                d = None if d is None else d.get(k)
+            return _num(d, ".3f")
+
+        for label, path in (("VAD accuracy", ("vad", "accuracy")), ("noise class accuracy (utt.)", ("noise_class", "accuracy")),
+                            ("F0 R2 (voiced)", ("f0", "r2"))):
+            t.add_row(f"probe {label}: target", cell(pr.get("target"), *path),
+                      f"float masks {cell(pr.get('float_masks'), *path)}")
+    t.caption = ("saving: 1 - dynamic / static on the same utterances; MACs from the target's masks; "
+                 "probe baselines: the reference table below")
+    return t
+
+
 def print_run(run: Any) -> None:
     doc = run_summary_doc(run)
     for name, im in doc["images"].items():
@@ -143,6 +187,8 @@ def print_run(run: Any) -> None:
             out.print(realtime_line(im))
         if "quality" in im:
             out.print(quality_table(name, im["quality"]))
+        if "dyncp" in im:
+            out.print(dyncp_table(name, im["dyncp"], im.get("unit", "instructions")))
         if im["status"] != "done":
             out.print(f"[red]{name}: {im['status']}: {im.get('error') or ''}[/red]")
             for u, e in im["utterance_errors"].items():

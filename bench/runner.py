@@ -287,6 +287,7 @@ class Runner:
             raise
         if self.options.metrics:
             self._context(run)
+            self._dyncp_views(run, images)
         meta = run.read_meta()
         meta["status"] = "failed" if failed else "done"
         meta["finished"] = now_iso()
@@ -383,6 +384,16 @@ class Runner:
         if refs.golden is None:
             return None, None
         return {u.id: refs.golden(np.asarray(u.noisy), config) for u in utts}, "numpy golden model" + note
+
+    def _dyncp_views(self, run: Run, images: list[ImageEntry]) -> None:
+        """dyncp.json and plots of every finished DynCP image (bench.results.dyncp_view); after
+        all images, so that a static image later in the run still serves as the reference."""
+        from bench.results.dyncp_view import write_view
+
+        status = {n: im["status"] for n, im in run.read_meta()["images"].items()}
+        for e in images:
+            if e.model_family == "dyncp" and status.get(e.name) == "done" and e.model_dir:
+                write_view(run, e, self.utterances(16000), images)
 
     def _context(self, run: Run) -> None:
         """context.json: WebRTC VAD, WORLD F0 and the classic DSP enhancer on the run's audio."""

@@ -84,8 +84,31 @@ def _nsnet2_for(model_dir: str | None) -> FamilyRefs:
 FAMILIES["nsnet2-ee"] = _nsnet2_for(None)
 
 
+def _dyncp_float(noisy: np.ndarray, config: Mapping[str, int], model_dir: str | None = None) -> np.ndarray:
+    from bench.models.dyncp.family import float_ref
+
+    return float_ref(noisy, config, model_dir)
+
+
+def _dyncp_golden(noisy: np.ndarray, config: Mapping[str, int], model_dir: str | None = None) -> np.ndarray:
+    from bench.models.dyncp.family import golden_ref
+
+    return golden_ref(noisy, config, model_dir)
+
+
+def _dyncp_for(model_dir: str | None) -> FamilyRefs:
+    """dyncp references bound to one model directory (None: the family's default model)."""
+    return FamilyRefs(
+        "dyncp", functools.partial(_dyncp_float, model_dir=model_dir),
+        functools.partial(_dyncp_golden, model_dir=model_dir),
+        note=f"float: numpy float model ({model_dir or 'models/dyncp/dyncp-small-r25'}); "
+             "golden: integer model (bench.models.dyncp.intnet), bit-exact spec of the C")
+
+
+FAMILIES["dyncp"] = _dyncp_for(None)
+
 # families whose references depend on the model an image was built from (its manifest `model_dir`)
-MODEL_BOUND: dict[str, Callable[[str], FamilyRefs]] = {"nsnet2-ee": _nsnet2_for}
+MODEL_BOUND: dict[str, Callable[[str], FamilyRefs]] = {"nsnet2-ee": _nsnet2_for, "dyncp": _dyncp_for}
 
 
 def refs_for(family: str, model_dir: str | None = None) -> FamilyRefs | None:

@@ -1,0 +1,56 @@
+"""The `dyncp` image family for the runner: the two host references (numpy float model and
+integer golden model) of the model an image was built from. The images take no CONFIGURE keys
+(the gates decide per frame); any key is refused, as the target refuses it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from bench.data.audio import to_int16
+from bench.errors import ConfigError
+from bench.models.dyncp.reference import DyncpModel, enhance_offline
+from bench.targets import repo_root
+
+FAMILY = "dyncp"
+DEFAULT_MODEL = "models/dyncp/dyncp-small-r25"
+
+
+def model_dir(path: str | Path | None = None) -> str:
+    """The model folder: ``path`` (an image's manifest ``model_dir``, repository-relative unless
+    absolute), else the default dyncp-small-r25."""
+    return str(repo_root() / (Path(path) if path is not None else Path(DEFAULT_MODEL)))
+
+
+def _check(config: Mapping[str, int]) -> None:
+    if config:
+        raise ConfigError(f"{FAMILY}: the images take no options (got {', '.join(config)}); "
+                          "run them without --config")
+
+
+@functools.cache
+def float_model(path: str) -> DyncpModel:
+    return DyncpModel.load(path)
+
+
+@functools.cache
+def quant_model(path: str):  # -> DyncpQuant
+    from bench.models.dyncp.quantize import DyncpQuant
+
+    return DyncpQuant.load(path)
+
+
+def float_ref(noisy: np.ndarray, config: Mapping[str, int], path: str | None = None) -> np.ndarray:
+    _check(config)
+    return to_int16(enhance_offline(float_model(model_dir(path)), np.asarray(noisy, np.int16)).audio)
+
+
+def golden_ref(noisy: np.ndarray, config: Mapping[str, int], path: str | None = None) -> np.ndarray:
+    from bench.models.dyncp.intnet import enhance
+
+    _check(config)
+    return enhance(quant_model(model_dir(path)), np.asarray(noisy, np.int16)).audio
