@@ -25,7 +25,8 @@ from bench.tflm import require
 _runtime, _me, _tfl = require()
 
 DTYPES = {"int8": (_tfl.TensorType.INT8, np.int8), "int16": (_tfl.TensorType.INT16, np.int16),
-          "int32": (_tfl.TensorType.INT32, np.int32), "float32": (_tfl.TensorType.FLOAT32, np.float32)}
+          "int32": (_tfl.TensorType.INT32, np.int32), "float32": (_tfl.TensorType.FLOAT32, np.float32),
+          "bool": (_tfl.TensorType.BOOL, np.bool_)}
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,55 @@ class Graph:
     def mul(self, a: T, b: T, out_scale: float, out_zero_point: int = 0) -> T:
         return self._binary(_tfl.BuiltinOperator.MUL, _tfl.MulOptionsT(), _tfl.BuiltinOptions.MulOptions,
                             a, b, out_scale, out_zero_point)
+
+    def prelu(self, x: T, alpha: np.ndarray, alpha_scale: float, out_scale: float, out_zero_point: int = 0,
+              alpha_zero_point: int = 0) -> T:
+        """PRELU int8: ``alpha`` int8 (one scale and zero point) broadcast along the last axis."""
+        ta = self.const(np.asarray(alpha).reshape(-1), x.dtype, float(alpha_scale), alpha_zero_point)
+        return self._op(_tfl.BuiltinOperator.PRELU, [x, ta], self._tensor(x.shape, x.dtype, out_scale, out_zero_point))
+
+    # -- data movement and selection (quantization carried through) ---------------------------
+    def _like(self, x: T, shape: Sequence[int]) -> T:
+        return self._tensor(shape, x.dtype, x.scale, x.zero_point)
+
+    def reshape(self, x: T, shape: Sequence[int]) -> T:
+        """RESHAPE to ``shape`` (an int32 shape tensor as second input)."""
+        shp = self.const(np.asarray(shape, np.int32), "int32")
+        opt = _tfl.ReshapeOptionsT()
+        opt.newShape = [int(v) for v in shape]
+        return self._op(_tfl.BuiltinOperator.RESHAPE, [x, shp], self._like(x, shape), opt,
+                        _tfl.BuiltinOptions.ReshapeOptions)
+
+    def concatenation(self, xs: Sequence[T], axis: int) -> T:
+        """CONCATENATION along ``axis``; every input must carry the quantization of the first."""
+        first = xs[0]
+        for t in xs[1:]:
+            if (t.dtype, t.scale, t.zero_point) != (first.dtype, first.scale, first.zero_point):
+                raise ValueError("concatenation: inputs must share dtype and quantization")
+        shape = list(first.shape)
+        shape[axis] = sum(t.shape[axis] for t in xs)
+        opt = _tfl.ConcatenationOptionsT()
+        opt.axis = int(axis)
+        return self._op(_tfl.BuiltinOperator.CONCATENATION, list(xs), self._like(first, shape), opt,
+                        _tfl.BuiltinOptions.ConcatenationOptions)
+
+    def slice(self, x: T, begin: Sequence[int], size: Sequence[int]) -> T:
+        """SLICE: ``x[begin : begin + size]`` per axis (int32 begin / size constants)."""
+        tb = self.const(np.asarray(begin, np.int32), "int32")
+        ts = self.const(np.asarray(size, np.int32), "int32")
+        return self._op(_tfl.BuiltinOperator.SLICE, [x, tb, ts], self._like(x, size), _tfl.SliceOptionsT(),
+                        _tfl.BuiltinOptions.SliceOptions)
+
+    def greater(self, a: T, b: T) -> T:
+        """GREATER: bool ``a > b`` (int8 operands compared in real terms, TFLM's rescaling)."""
+        out = self._tensor(a.shape, "bool")
+        return self._op(_tfl.BuiltinOperator.GREATER, [a, b], out, _tfl.GreaterOptionsT(),
+                        _tfl.BuiltinOptions.GreaterOptions)
+
+    def select_v2(self, cond: T, a: T, b: T) -> T:
+        """SELECT_V2: ``cond ? a : b`` element-wise (broadcasting); output quantized as ``a``."""
+        return self._op(_tfl.BuiltinOperator.SELECT_V2, [cond, a, b], self._like(a, a.shape), _tfl.SelectV2OptionsT(),
+                        _tfl.BuiltinOptions.SelectV2Options)
 
     def build(self) -> bytes:
         return bytes(self.model.build())

@@ -17,7 +17,10 @@ model (bench.models.dyncp.intnet) and an exported .tflite agree by construction:
   an exact integer add (``clamp(p + round(beta / s_h))``, tested against TFLM's ADD).
 * **gate**: hidden FC with ReLU; the output FC's scale is ``min_c s_in s_w[c]`` with zero
   point 0, so every per-channel multiplier is >= 1 and ``out_c > 0`` iff the accumulator is
-  positive: channel c is kept iff ``out_c > 0`` (a GREATER against 0 in TFLM terms).
+  positive: channel c is kept iff ``out_c > 0``. (The TFLM export, bench.tflm.dyncp, gives the
+  gate output the scale 1/4 instead, because TFLM's int8 GREATER rescales its inputs and would
+  round an output of 1 at this tiny scale to 0; its multipliers stay >= 1/2, so the decision,
+  the sign of the accumulator, is the same and the masks are identical.)
 * **residual**: pw2's int8 output added to the block input by TFLM ADD (general scales).
 * **back end**: int8 FC -> int16 Q3.12, int16 LOGISTIC -> Q0.15 gain (as nsNet2's heads).
 
