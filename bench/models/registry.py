@@ -96,11 +96,17 @@ def _dyncp_golden(noisy: np.ndarray, config: Mapping[str, int], model_dir: str |
     return golden_ref(noisy, config, model_dir)
 
 
+def _dyncp_tflm(noisy: np.ndarray, config: Mapping[str, int], tflite: Path) -> np.ndarray:
+    from bench.tflm.dyncp import tflm_reference
+
+    return tflm_reference(noisy, config, tflite)
+
+
 def _dyncp_for(model_dir: str | None) -> FamilyRefs:
     """dyncp references bound to one model directory (None: the family's default model)."""
     return FamilyRefs(
         "dyncp", functools.partial(_dyncp_float, model_dir=model_dir),
-        functools.partial(_dyncp_golden, model_dir=model_dir),
+        functools.partial(_dyncp_golden, model_dir=model_dir), tflm=_dyncp_tflm,
         note=f"float: numpy float model ({model_dir or 'models/dyncp/dyncp-small-r25'}); "
              "golden: integer model (bench.models.dyncp.intnet), bit-exact spec of the C")
 

@@ -39,7 +39,8 @@ the sign of the gate output is used, and any multiplier >= 1/2 keeps ``out > 0``
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -278,4 +279,19 @@ def state_shapes(tflite: bytes) -> Sequence[tuple[int, ...]]:
     return [(1, bl["history"], 1, int(doc["conv"])) for bl in doc["blocks"]]
 
 
-__all__ = ["FORMAT", "TflmDyncpNet", "describe", "enhance_tflm", "export", "state_shapes"]
+
+
+def tflm_reference(noisy: np.ndarray, config: Mapping[str, int], tflite_path: Path) -> np.ndarray:
+    """The runner's integer reference for a dyncp image whose manifest names a .tflite: the
+    exported network in TFLM between the golden front and back end (the images take no options)."""
+    from bench.models.dyncp.family import model_dir, quant_model
+
+    if config:
+        raise ConfigError(f"dyncp images take no options (got {', '.join(config)})")
+    data = Path(tflite_path).read_bytes()
+    doc = describe(data)
+    qm = quant_model(model_dir(f"models/dyncp/{doc['model']}"))  # cached: called per utterance
+    return enhance_tflm(qm, data, np.asarray(noisy, np.int16)).audio
+
+
+__all__ = ["FORMAT", "TflmDyncpNet", "describe", "enhance_tflm", "export", "state_shapes", "tflm_reference"]

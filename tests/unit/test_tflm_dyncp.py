@@ -286,3 +286,18 @@ def test_masked_depthwise_history_is_the_golden_ring(c, d, frames, s_h, z_h, s_y
         assert_bit_exact(f"masked DEPTHWISE d={d} kept outputs", got[0][keep], want[keep], ins)
         oldest_first = np.roll(ring, -pos, axis=0)
         assert_bit_exact(f"history vs golden ring d={d}", state.reshape(2 * d, c), oldest_first, ins)
+
+
+def test_runner_takes_the_tflite_as_integer_reference(qms, exported, tmp_path):
+    """A dyncp image whose manifest names a .tflite: the registry's TFLM reference runs it."""
+    from bench.models.registry import refs_for
+
+    name = "dyncp-small-r25"
+    p = tmp_path / f"{name}.tflite"
+    p.write_bytes(exported[name])
+    refs = refs_for("dyncp", f"models/dyncp/{name}")
+    assert refs is not None and refs.tflm is not None
+    x = np.random.default_rng(3).integers(-4000, 4000, 25 * 256).astype(np.int16)
+    assert np.array_equal(refs.tflm(x, {}, p), intnet.enhance(qms[name], x).audio)
+    with pytest.raises(ConfigError):
+        refs.tflm(x, {"exit": 1}, p)
