@@ -2,14 +2,10 @@
  * int8 per-output-channel weights stored input-channel-major [in][out], int32 bias, int8
  * output. A skipped input channel's weight column is never read. TFLM
  * FullyConnectedPerChannel arithmetic over the kept inputs (a skipped input is real zero). */
-#include "bk_support.h"
+#include "bk_masked.h"
 
-static inline int bk__kept_in(const uint32_t *mask, int32_t c)
-{
-    return mask == NULL || ((mask[(uint32_t)c >> 5] >> ((uint32_t)c & 31u)) & 1u) != 0u;
-}
-
-/* next kept channel at or after c (in_ch when none) */
+#if !BK_DSP
+/* next kept channel at or after c (n when none) */
 static int32_t bk__next_kept(const uint32_t *mask, int32_t c, int32_t n)
 {
     while (c < n) {
@@ -17,32 +13,13 @@ static int32_t bk__next_kept(const uint32_t *mask, int32_t c, int32_t n)
             c += 32;
             continue;
         }
-        if (bk__kept_in(mask, c)) {
+        if (bk__mkept(mask, c)) {
             return c;
         }
         c++;
     }
     return n;
 }
-
-#if BK_DSP && !defined(BK_DSP_EMULATED)
-/* PKHBT / PKHTB as single instructions (the portable bk__pkhbt / bk__pkhtb compile to two). */
-static inline uint32_t bk__pkhbt1(uint32_t lo, uint32_t hi)
-{
-    uint32_t r;
-    __asm("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
-    return r;
-}
-static inline uint32_t bk__pkhtb1(uint32_t hi, uint32_t lo)
-{
-    uint32_t r;
-    __asm("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
-    return r;
-}
-#elif BK_DSP
-#define bk__pkhbt1 bk__pkhbt
-#define bk__pkhtb1 bk__pkhtb
-#endif
 
 /* acc[n] += w[n] * xv for one kept input channel (plain C). */
 static void bk__axpy1(int32_t *acc, const int8_t *w, int32_t xv, int32_t n0, int32_t n1)
@@ -51,6 +28,289 @@ static void bk__axpy1(int32_t *acc, const int8_t *w, int32_t xv, int32_t n0, int
         acc[n] = bk__add_wrap(acc[n], w[n] * xv);
     }
 }
+#endif
+
+#if BK_DSP
+/* DSP path. Kept input channels in quads (k1, k2, k3, k4); for each quad and every four
+ * outputs n: one word of each weight row, PKHBT / PKHTB interleave two rows' words into
+ * (w1[n], w1[n+1], w2[n], w2[n+1]) and (w1[n+2], w1[n+3], w2[n+2], w2[n+3]), SXTB16 (and
+ * ROR 8) split those into the SMLAD operands (w1[j], w2[j]) against (x1, x2), the same for
+ * (k3, k4); the four accumulators by one LDM / STM. Per 16 MACs: 4 LDR, 4 PKH, 8 SXTB16,
+ * 8 SMLAD, LDM, STM. Quads are filled from the mask by CTZ (whole words of ones as eight
+ * quads of consecutive rows, pairs (k, k+2), (k+1, k+3) so that SXTAB16 of one input word
+ * gives both (x, x) operands); a last part-filled quad repeats its first row with x = 0
+ * (that row is kept, so nothing skipped is read). Then all outputs, four at a time, through
+ * the short requantisation (bk_masked.h). The two loops are assembly on the Cortex-M4 (the
+ * pass needs all 14 registers), C with -DBK_EMULATE_DSP. */
+typedef struct {
+    const int8_t *r[4];
+    int16_t x[4]; /* inputs + offset: the words (x1, x2), (x3, x4) are the SMLAD operands */
+} bk__pwt_quad_t;
+
+/* output stage constants (the assembly's offsets) */
+typedef struct {
+    int32_t oo;     /* 0: output offset */
+    uint32_t c80;   /* 4: 0x80000000 */
+    uint32_t lo4;   /* 8 */
+    uint32_t hi4;   /* 12 */
+    int32_t clamp;  /* 16: 0 when [act_min, act_max] is all of int8 */
+} bk__oq_t;
+
+#define BK__PWT_NQ 8
+
+#if defined(BK_DSP_EMULATED)
+static void bk__pwt_passes(int32_t *acc, const bk__pwt_quad_t *q, int32_t nq, int32_t n4)
+{
+    for (int32_t i = 0; i < nq; i++) {
+        const int8_t *r1 = q[i].r[0], *r2 = q[i].r[1], *r3 = q[i].r[2], *r4 = q[i].r[3];
+        const uint32_t xp12 = bk__read_u32(&q[i].x[0]), xp34 = bk__read_u32(&q[i].x[2]);
+        int32_t *a = acc;
+        for (int32_t g = 0; g < n4; g++) {
+            uint32_t A = bk__read_u32(r1), B = bk__read_u32(r2);
+            uint32_t T = bk__pkhbt(A, B); /* PKHBT A, B, LSL #16 */
+            A = bk__pkhtb(B, A);          /* PKHTB B, A, ASR #16 */
+            a[0] = bk__smlad(bk__sxtb16(T), xp12, a[0]);
+            a[1] = bk__smlad(bk__sxtb16_ror8(T), xp12, a[1]);
+            a[2] = bk__smlad(bk__sxtb16(A), xp12, a[2]);
+            a[3] = bk__smlad(bk__sxtb16_ror8(A), xp12, a[3]);
+            A = bk__read_u32(r3);
+            B = bk__read_u32(r4);
+            T = bk__pkhbt(A, B);
+            A = bk__pkhtb(B, A);
+            a[0] = bk__smlad(bk__sxtb16(T), xp34, a[0]);
+            a[1] = bk__smlad(bk__sxtb16_ror8(T), xp34, a[1]);
+            a[2] = bk__smlad(bk__sxtb16(A), xp34, a[2]);
+            a[3] = bk__smlad(bk__sxtb16_ror8(A), xp34, a[3]);
+            r1 += 4;
+            r2 += 4;
+            r3 += 4;
+            r4 += 4;
+            a += 4;
+        }
+    }
+}
+
+static void bk__rq_run4(const int32_t *acc, const int32_t *m, const int32_t *s, int8_t *out, int32_t n4,
+                        const bk__oq_t *q)
+{
+    const uint32_t lo4 = q->clamp ? q->lo4 : 0x80808080u, hi4 = q->clamp ? q->hi4 : 0x7F7F7F7Fu;
+    for (int32_t g = 0; g < n4; g++) {
+        bk__write_u32m(out, bk__out4(acc[0], acc[1], acc[2], acc[3], m, s, q->oo, lo4, hi4));
+        acc += 4;
+        m += 4;
+        s += 4;
+        out += 4;
+    }
+}
+#else
+void bk__pwt_passes(int32_t *acc, const bk__pwt_quad_t *q, int32_t nq, int32_t n4);
+void bk__rq_run4(const int32_t *acc, const int32_t *m, const int32_t *s, int8_t *out, int32_t n4,
+                 const bk__oq_t *q);
+
+/* clang-format off */
+__asm(
+"    .pushsection .text.bk__pwt_passes,\"ax\",%progbits\n"
+"    .syntax unified\n"
+"    .thumb\n"
+/* four outputs, four rows: r0 acc, r1-r4 rows, r5 xp12, r6 xp34, r7-r10 accumulators,
+ * r11 / ip / lr temps */
+"    .macro BKPWT_Q\n"
+"    ldr    r11, [r1], #4\n"
+"    ldr    ip, [r2], #4\n"
+"    ldm    r0, {r7-r10}\n"
+"    pkhbt  lr, r11, ip, lsl #16\n"
+"    pkhtb  r11, ip, r11, asr #16\n"
+"    sxtb16 ip, lr\n"
+"    smlad  r7, ip, r5, r7\n"
+"    sxtb16 lr, lr, ror #8\n"
+"    smlad  r8, lr, r5, r8\n"
+"    sxtb16 ip, r11\n"
+"    smlad  r9, ip, r5, r9\n"
+"    sxtb16 r11, r11, ror #8\n"
+"    smlad  r10, r11, r5, r10\n"
+"    ldr    r11, [r3], #4\n"
+"    ldr    ip, [r4], #4\n"
+"    pkhbt  lr, r11, ip, lsl #16\n"
+"    pkhtb  r11, ip, r11, asr #16\n"
+"    sxtb16 ip, lr\n"
+"    smlad  r7, ip, r6, r7\n"
+"    sxtb16 lr, lr, ror #8\n"
+"    smlad  r8, lr, r6, r8\n"
+"    sxtb16 ip, r11\n"
+"    smlad  r9, ip, r6, r9\n"
+"    sxtb16 r11, r11, ror #8\n"
+"    smlad  r10, r11, r6, r10\n"
+"    stmia  r0!, {r7-r10}\n"
+"    .endm\n"
+"    .align 2\n"
+"    .global bk__pwt_passes\n"
+"    .type  bk__pwt_passes, %function\n"
+"    .thumb_func\n"
+"bk__pwt_passes:\n"                   /* r0 acc, r1 quads, r2 count, r3 n4 */
+"    push   {r4-r11, lr}\n"
+"    sub    sp, sp, #24\n"
+"    add    r2, r2, r2, lsl #1\n"
+"    add    r2, r1, r2, lsl #3\n"    /* end of the quads (24 bytes each) */
+"    strd   r0, r1, [sp]\n"          /* [sp] acc, [sp, #4] next quad */
+"    str    r2, [sp, #8]\n"          /* [sp, #8] end of the quads */
+"    and    r4, r3, #3\n"
+"    str    r4, [sp, #12]\n"         /* [sp, #12] n4 % 4 */
+"    lsrs   r4, r3, #2\n"
+"    str    r4, [sp, #20]\n"         /* [sp, #20] blocks of 16 outputs */
+"    add    r4, r0, r4, lsl #6\n"
+"    str    r4, [sp, #16]\n"         /* [sp, #16] acc past them */
+".Lbkpwt_quad:\n"
+"    ldr    r0, [sp, #4]\n"
+"    ldm    r0!, {r1-r6}\n"          /* rows, (x1, x2), (x3, x4) */
+"    str    r0, [sp, #4]\n"
+"    ldr    r0, [sp]\n"
+"    ldr    r7, [sp, #20]\n"
+"    cmp    r7, #0\n"
+"    beq    .Lbkpwt_rest\n"
+".Lbkpwt_loop:\n"
+"    BKPWT_Q\n"
+"    BKPWT_Q\n"
+"    BKPWT_Q\n"
+"    BKPWT_Q\n"
+"    ldr    lr, [sp, #16]\n"
+"    cmp    r0, lr\n"
+"    bne    .Lbkpwt_loop\n"
+".Lbkpwt_rest:\n"
+"    ldr    r7, [sp, #12]\n"
+"    cmp    r7, #0\n"
+"    beq    .Lbkpwt_next\n"
+"    tst    r7, #2\n"
+"    beq    .Lbkpwt_r1\n"
+"    BKPWT_Q\n"
+"    BKPWT_Q\n"
+".Lbkpwt_r1:\n"
+"    ldr    r7, [sp, #12]\n"
+"    tst    r7, #1\n"
+"    beq    .Lbkpwt_next\n"
+"    BKPWT_Q\n"
+".Lbkpwt_next:\n"
+"    ldrd   r7, r8, [sp, #4]\n"
+"    cmp    r7, r8\n"
+"    bne    .Lbkpwt_quad\n"
+"    add    sp, sp, #24\n"
+"    pop    {r4-r11, pc}\n"
+"    .size  bk__pwt_passes, . - bk__pwt_passes\n"
+"    .purgem BKPWT_Q\n"
+"    .popsection\n"
+"    .pushsection .text.bk__rq_run4,\"ax\",%progbits\n"
+/* requantise r4 + \\j (accumulator) with multiplier [r1], shift [r2] (post-increment):
+ * temps r8, r9, r10; ip = 0x80000000, lr = output offset */
+"    .macro BKRQ_ONE a\n"
+"    ldr    r8, [r1], #4\n"
+"    ldr    r9, [r2], #4\n"
+"    lsl    r8, r8, #1\n"
+"    and    r10, \\a, r8, asr #31\n"
+"    mvns   r9, r9\n"
+"    bmi    .Lbkrq_p\\@\n"
+"    add    r10, r10, \\a, asr #31\n"
+"    smmlar r10, \\a, r8, r10\n"
+"    asr    r9, ip, r9\n"
+"    smmlsr \\a, r10, r9, lr\n"
+".Lbkrq_r\\@:\n"
+"    ssat   \\a, #8, \\a\n"
+"    .subsection 1\n"
+".Lbkrq_p\\@:\n"
+"    mvn    r9, r9\n"
+"    lsl    r9, \\a, r9\n"
+"    and    r10, r9, r8, asr #31\n"
+"    smmlar r10, r9, r8, r10\n"
+"    add    \\a, r10, lr\n"
+"    b      .Lbkrq_r\\@\n"
+"    .subsection 0\n"
+"    .endm\n"
+"    .macro BKRQ_BLOCK\n"
+"    ldm    r0!, {r4-r7}\n"
+"    BKRQ_ONE r4\n"
+"    BKRQ_ONE r5\n"
+"    BKRQ_ONE r6\n"
+"    BKRQ_ONE r7\n"
+"    bfi    r4, r5, #8, #8\n"
+"    bfi    r4, r6, #16, #8\n"
+"    bfi    r4, r7, #24, #8\n"
+"    .endm\n"
+"    .align 2\n"
+"    .global bk__rq_run4\n"
+"    .type  bk__rq_run4, %function\n"
+"    .thumb_func\n"
+"bk__rq_run4:\n"                      /* r0 acc, r1 m, r2 s, r3 out, [sp] n4, [sp, #4] q */
+"    push   {r4-r11, lr}\n"
+"    ldrd   r11, r4, [sp, #36]\n"     /* n4, q */
+"    cmp    r11, #0\n"
+"    ble    .Lbkrq_ret\n"
+"    add    r11, r3, r11, lsl #2\n"   /* end of out */
+"    ldrd   lr, ip, [r4]\n"           /* output offset, 0x80000000 */
+"    ldr    r5, [r4, #16]\n"
+"    cmp    r5, #0\n"
+"    bne    .Lbkrq_clamp\n"
+".Lbkrq_loop:\n"                      /* SSAT alone clamps */
+"    BKRQ_BLOCK\n"
+"    str    r4, [r3], #4\n"
+"    cmp    r3, r11\n"
+"    bne    .Lbkrq_loop\n"
+".Lbkrq_ret:\n"
+"    pop    {r4-r11, pc}\n"
+".Lbkrq_clamp:\n"
+"    push   {r4}\n"
+".Lbkrq_cloop:\n"
+"    BKRQ_BLOCK\n"
+"    ldr    r8, [sp]\n"
+"    ldrd   r9, r10, [r8, #8]\n"
+"    ssub8  r5, r4, r9\n"
+"    sel    r4, r4, r9\n"
+"    ssub8  r5, r10, r4\n"
+"    sel    r4, r4, r10\n"
+"    str    r4, [r3], #4\n"
+"    cmp    r3, r11\n"
+"    bne    .Lbkrq_cloop\n"
+"    pop    {r4}\n"
+"    pop    {r4-r11, pc}\n"
+"    .size  bk__rq_run4, . - bk__rq_run4\n"
+"    .purgem BKRQ_ONE\n"
+"    .purgem BKRQ_BLOCK\n"
+"    .popsection\n");
+/* clang-format on */
+#endif
+
+static inline uint32_t bk__pack16(int32_t lo, int32_t hi)
+{
+    return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
+}
+
+/* acc[n] += the quad's four products for the outputs n0 .. n1-1 past the word loop */
+static void bk__pwt_tail(int32_t *acc, const bk__pwt_quad_t *q, int32_t n0, int32_t n1);
+
+/* run nq quads: the assembly over the outputs in words, C over the out_ch % 4 last */
+static void bk__pwt_flush(int32_t *acc, const bk__pwt_quad_t *q, int32_t nq, int32_t n4, int32_t out_ch)
+{
+    if (nq <= 0) {
+        return;
+    }
+    if (n4 > 0) {
+        bk__pwt_passes(acc, q, nq, n4);
+    }
+    for (int32_t i = 0; i < nq && (n4 << 2) < out_ch; i++) {
+        bk__pwt_tail(acc, q + i, n4 << 2, out_ch);
+    }
+}
+
+
+static void bk__pwt_tail(int32_t *acc, const bk__pwt_quad_t *q, int32_t n0, int32_t n1)
+{
+    const int32_t x1 = q->x[0], x2 = q->x[1], x3 = q->x[2], x4 = q->x[3];
+    for (int32_t n = n0; n < n1; n++) {
+        int32_t a = acc[n];
+        a = bk__add_wrap(a, q->r[0][n] * x1);
+        a = bk__add_wrap(a, q->r[1][n] * x2);
+        a = bk__add_wrap(a, q->r[2][n] * x3);
+        acc[n] = bk__add_wrap(a, q->r[3][n] * x4);
+    }
+}
+#endif
 
 bk_status_t bk_pw_conv_t_s8(const bk_fc_params_t *params, const bk_per_channel_t *quant,
                             int32_t in_ch, int32_t out_ch, const int8_t *input,
@@ -72,79 +332,92 @@ bk_status_t bk_pw_conv_t_s8(const bk_fc_params_t *params, const bk_per_channel_t
         return BK_ERR_SCRATCH;
     }
     int32_t *acc = (int32_t *)scratch;
+    const int32_t off = params->input_offset;
+    const size_t stride = (size_t)out_ch;
+    const int32_t *m = quant->multiplier, *s = quant->shift;
+#if BK_DSP
+    if (bias != NULL) {
+        memcpy(acc, bias, (size_t)out_ch * sizeof *acc);
+    } else {
+        memset(acc, 0, (size_t)out_ch * sizeof *acc);
+    }
+    const int32_t n4 = out_ch >> 2, nw = n4 << 2;
+    const uint32_t offp = bk__pack16(off, off);
+    bk__pwt_quad_t q[BK__PWT_NQ];
+    bk__pwt_quad_t *p = q; /* the quad being filled */
+    int32_t got = 0;
+    for (int32_t c0 = 0; c0 < in_ch; c0 += 32) {
+        const int32_t left = in_ch - c0;
+        uint32_t bits = in_mask != NULL ? in_mask[c0 >> 5] : 0xFFFFFFFFu;
+        if (left < 32) {
+            bits &= (1u << left) - 1u;
+        }
+        if (bits == 0xFFFFFFFFu && got == 0) {
+            /* 32 consecutive kept inputs: eight quads (k, k+2, k+1, k+3) */
+            const int8_t *w = weights + (size_t)c0 * stride;
+            const int8_t *x = input + c0;
+            for (int32_t i = 0; i < 8; i++) {
+                const uint32_t X = bk__read_u32(x);
+                p->r[0] = w;
+                p->r[1] = w + 2u * stride;
+                p->r[2] = w + stride;
+                p->r[3] = w + 3u * stride;
+                bk__write_u32m(&p->x[0], bk__sxtab16(offp, X));
+                bk__write_u32m(&p->x[2], bk__sxtab16_ror8(offp, X));
+                x += 4;
+                w += 4u * stride;
+                if (++p == q + BK__PWT_NQ) {
+                    bk__pwt_flush(acc, q, BK__PWT_NQ, n4, out_ch);
+                    p = q;
+                }
+            }
+            continue;
+        }
+        while (bits != 0u) {
+            const int32_t k = c0 + bk__ctz(bits);
+            bits &= bits - 1u;
+            p->r[got] = weights + (size_t)k * stride;
+            p->x[got] = (int16_t)(input[k] + off);
+            if (++got == 4) {
+                got = 0;
+                if (++p == q + BK__PWT_NQ) {
+                    bk__pwt_flush(acc, q, BK__PWT_NQ, n4, out_ch);
+                    p = q;
+                }
+            }
+        }
+    }
+    if (got > 0) {
+        /* a part-filled quad: the missing rows repeat the first one with x = 0 */
+        for (int32_t j = got; j < 4; j++) {
+            p->r[j] = p->r[0];
+            p->x[j] = 0;
+        }
+        p++;
+    }
+    bk__pwt_flush(acc, q, (int32_t)(p - q), n4, out_ch);
+    const int32_t lo = params->act_min, hi = params->act_max, oo = params->output_offset;
+    const bk__oq_t oq = {oo, 0x80000000u, bk__bytes4(lo), bk__bytes4(hi), lo != -128 || hi != 127};
+    if (n4 > 0) {
+        bk__rq_run4(acc, m, s, output, n4, &oq);
+    }
+    for (int32_t n = nw; n < out_ch; n++) {
+        output[n] = (int8_t)bk__out1(acc[n], m[n], s[n], oo, lo, hi);
+    }
+#else
+    /* Reference path: one kept input at a time. */
     for (int32_t n = 0; n < out_ch; n++) {
         acc[n] = bias != NULL ? bias[n] : 0;
     }
-    const int32_t off = params->input_offset;
-    const size_t stride = (size_t)out_ch;
     int32_t k = bk__next_kept(in_mask, 0, in_ch);
-#if BK_DSP
-    /* Kept input channels four (then two) at a time: a pair (x1, x2) is one SMLAD operand
-     * against the weight pairs (w1[n], w2[n]) built from word loads of both columns by
-     * SXTB16 + PKHBT/PKHTB; four channels share one load/store of each accumulator. */
-    const int32_t n4 = out_ch & ~3;
-    while (k < in_ch) {
-        int32_t ks[4];
-        int32_t got = 0;
-        int32_t j = k;
-        while (got < 4 && j < in_ch) {
-            ks[got++] = j;
-            j = bk__next_kept(in_mask, j + 1, in_ch);
-        }
-        if (got < 2) {
-            break; /* one channel left: the plain loop below */
-        }
-        if (got == 3) {
-            got = 2; /* the third one starts the next round */
-            j = ks[2];
-        }
-        const int8_t *c1 = weights + (size_t)ks[0] * stride;
-        const int8_t *c2 = weights + (size_t)ks[1] * stride;
-        const int32_t x1 = input[ks[0]] + off, x2 = input[ks[1]] + off;
-        const uint32_t xp = ((uint32_t)x1 & 0xFFFFu) | ((uint32_t)x2 << 16);
-        if (got == 4) {
-            const int8_t *c3 = weights + (size_t)ks[2] * stride;
-            const int8_t *c4 = weights + (size_t)ks[3] * stride;
-            const int32_t x3 = input[ks[2]] + off, x4 = input[ks[3]] + off;
-            const uint32_t xq = ((uint32_t)x3 & 0xFFFFu) | ((uint32_t)x4 << 16);
-            for (int32_t n = 0; n < n4; n += 4) {
-                const uint32_t a = bk__read_u32(c1 + n), b = bk__read_u32(c2 + n);
-                const uint32_t e = bk__read_u32(c3 + n), f = bk__read_u32(c4 + n);
-                const uint32_t a02 = bk__sxtb16(a), a13 = bk__sxtb16_ror8(a);
-                const uint32_t b02 = bk__sxtb16(b), b13 = bk__sxtb16_ror8(b);
-                const uint32_t e02 = bk__sxtb16(e), e13 = bk__sxtb16_ror8(e);
-                const uint32_t f02 = bk__sxtb16(f), f13 = bk__sxtb16_ror8(f);
-                acc[n] = bk__smlad(bk__pkhbt1(e02, f02), xq, bk__smlad(bk__pkhbt1(a02, b02), xp, acc[n]));
-                acc[n + 1] = bk__smlad(bk__pkhbt1(e13, f13), xq, bk__smlad(bk__pkhbt1(a13, b13), xp, acc[n + 1]));
-                acc[n + 2] = bk__smlad(bk__pkhtb1(f02, e02), xq, bk__smlad(bk__pkhtb1(b02, a02), xp, acc[n + 2]));
-                acc[n + 3] = bk__smlad(bk__pkhtb1(f13, e13), xq, bk__smlad(bk__pkhtb1(b13, a13), xp, acc[n + 3]));
-            }
-            bk__axpy1(acc, c3, x3, n4, out_ch);
-            bk__axpy1(acc, c4, x4, n4, out_ch);
-        } else {
-            for (int32_t n = 0; n < n4; n += 4) {
-                const uint32_t a = bk__read_u32(c1 + n), b = bk__read_u32(c2 + n);
-                const uint32_t a02 = bk__sxtb16(a), a13 = bk__sxtb16_ror8(a);
-                const uint32_t b02 = bk__sxtb16(b), b13 = bk__sxtb16_ror8(b);
-                acc[n] = bk__smlad(bk__pkhbt1(a02, b02), xp, acc[n]);
-                acc[n + 1] = bk__smlad(bk__pkhbt1(a13, b13), xp, acc[n + 1]);
-                acc[n + 2] = bk__smlad(bk__pkhtb1(b02, a02), xp, acc[n + 2]);
-                acc[n + 3] = bk__smlad(bk__pkhtb1(b13, a13), xp, acc[n + 3]);
-            }
-        }
-        bk__axpy1(acc, c1, x1, n4, out_ch);
-        bk__axpy1(acc, c2, x2, n4, out_ch);
-        k = j;
-    }
-#endif
-    /* Reference path (and the DSP path's odd last channel): one kept input at a time. */
     while (k < in_ch) {
         bk__axpy1(acc, weights + (size_t)k * stride, input[k] + off, 0, out_ch);
         k = bk__next_kept(in_mask, k + 1, in_ch);
     }
     for (int32_t n = 0; n < out_ch; n++) {
-        output[n] = (int8_t)bk__fc_out(acc[n], quant->multiplier[n], quant->shift[n], params->output_offset,
-                                        params->act_min, params->act_max);
+        output[n] = (int8_t)bk__fc_out(acc[n], m[n], s[n], params->output_offset, params->act_min,
+                                        params->act_max);
     }
+#endif
     return BK_OK;
 }

@@ -2,12 +2,16 @@
 DSP path (SMLAD / SXTB16 / PKH / SMLABB, the default for this core) and the reference path
 (-DBK_FORCE_REF) -- are bit-exact with the golden ops (bench.models.dyncp.golden) on every
 case of bench.models.dyncp.kernelbench.cases: odd shapes, all-off / all-on / random masks, the
-dyncp-small and dyncp-full frame shapes; output, history ring and ring position compared.
+dyncp-small and dyncp-full frame shapes, and the edge cases of the DSP path's assembly
+(kernelbench.edge_cases: multipliers 0 / below 2^30, shifts -31..30, NULL and full-range
+biases, narrow activation ranges, every nibble value, mask runs across words, sizes 1..150);
+output, history ring and ring position compared.
 Instruction counts are printed by `python -m bench.models.dyncp.kernelbench`, not asserted."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 
 import pytest
 
@@ -47,3 +51,17 @@ def test_skipped_channels_cost_less(images):
     for stem in ("pw1_128x256", "pw2_256x128", "dw_256_d1"):
         assert t[f"{stem}_k25"] < t[f"{stem}_k50"] < t[f"{stem}_k100"], stem
     assert t["pw_37x29_k0"] < t["pw_37x29_k50"]
+
+
+def test_dsp_image_runs_the_assembly_routines(images):
+    """The DSP image links the three kernels' assembly routines, the reference image none."""
+    _, elves = images
+    want = {"bk__dw_dsp_frame", "bk__pw_dsp_rows", "bk__pwt_passes", "bk__rq_run4"}
+
+    def syms(elf):
+        out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+        return {line.split()[-1] for line in out.splitlines() if line.strip()}
+
+    assert want <= syms(elves["dsp"])
+    assert not want & syms(elves["ref"])
+    assert any(c.name.startswith("edge_dw_nib") for c in dkb.cases(seed=0))

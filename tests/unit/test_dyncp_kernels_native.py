@@ -205,3 +205,167 @@ def test_argument_errors(dk):
     with pytest.raises(KernelStatusError) as e:
         dk.pw_conv_s8(x, np.zeros((8, 8), np.int8), None, 0, m, s, 0, None, x, act_min=5, act_max=4)
     assert e.value.status == -3
+
+
+# ---- the DSP paths' own cases: short requantisation, byte clamp, nibble groups, mask words ----
+
+EDGE_MULT = [0, 1, 12345, (1 << 30) - 1, 1 << 30, (1 << 30) + 1, (1 << 31) - 1]
+EDGE_SHIFT = [-31, -30, -17, -2, -1, 0, 1, 2, 17, 30]
+EDGE_ACC = [
+    q8.INT32_MIN,
+    q8.INT32_MIN + 1,
+    -(1 << 30) - 1,
+    -(1 << 30),
+    -65537,
+    -256,
+    -129,
+    -128,
+    -64,
+    -3,
+    -2,
+    -1,
+    0,
+    1,
+    2,
+    63,
+    64,
+    127,
+    128,
+    1 << 20,
+    (1 << 30) - 1,
+    1 << 30,
+    q8.INT32_MAX - 1,
+    q8.INT32_MAX,
+]
+
+
+def _edge_grid():
+    """Every (multiplier, shift) edge pair against accumulators including exact rounding ties."""
+    rows = [(m, s, a) for m in EDGE_MULT for s in EDGE_SHIFT for a in EDGE_ACC]
+    rng = np.random.default_rng(11)
+    for _ in range(600):  # ties of the second rounding: acc = (2k + 1) 2^(e-1) / M-ish, random
+        e = int(rng.integers(1, 12))
+        rows.append((1 << 30, -e + 1, int(rng.integers(-2000, 2000)) * (1 << e) + (1 << (e - 1))))
+    m, s, a = (np.array(v, np.int64) for v in zip(*rows, strict=True))
+    return m.astype(np.int32), s.astype(np.int32), a.astype(np.int32)
+
+
+@pytest.mark.parametrize("out_off", [-128, -1, 0, 3, 127])
+def test_requantisation_edges_every_kernel(dk, out_off):
+    """acc = bias (zero weights): each kernel's output stage against MBQM on an edge grid."""
+    m, s, acc = _edge_grid()
+    n = m.size
+    want = q8.fc_s8(np.zeros(1, np.int8), np.zeros((n, 1), np.int8), acc, 0, m, s, out_off)
+    x = np.zeros(3, np.int8)
+    got = dk.pw_conv_s8(x, np.zeros((n, 3), np.int8), acc, 0, m, s, out_off, None, np.zeros(n, np.int8))
+    assert np.array_equal(got, want)
+    got = dk.pw_conv_t_s8(x, np.zeros((3, n), np.int8), acc, 0, m, s, out_off, None)
+    assert np.array_equal(got, want)
+    got, _, _ = dk.dw_conv_s8(
+        np.zeros(n, np.int8),
+        np.zeros((2, n), np.int8),
+        0,
+        1,
+        np.zeros((3, n), np.int8),
+        acc,
+        0,
+        m,
+        s,
+        out_off,
+        None,
+        np.zeros(n, np.int8),
+    )
+    assert np.array_equal(got, want)
+
+
+def _structured_keep(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    if kind == "nibbles":  # every 4-channel pattern, in turn
+        return np.array([(((i // 4) % 16) >> (i % 4)) & 1 for i in range(n)], bool)
+    if kind == "runs":  # runs of 1..40 crossing 32-channel mask words
+        keep = np.zeros(n, bool)
+        i, on = 0, bool(rng.integers(0, 2))
+        while i < n:
+            k = int(rng.integers(1, 41))
+            keep[i : i + k] = on
+            i, on = i + k, not on
+        return keep
+    if kind == "words":  # whole mask words on / off, then random
+        keep = rng.random(n) < 0.5
+        for w in range(0, n, 32):
+            if (w // 32) % 3 == 0:
+                keep[w : w + 32] = True
+            elif (w // 32) % 3 == 1:
+                keep[w : w + 32] = False
+        return keep
+    return rng.random(n) < {"single": 0.1, "three": 0.9}[kind]
+
+
+@given(
+    st.integers(1, 150),
+    st.integers(1, 40),
+    st.sampled_from(["nibbles", "runs", "words", "single", "three"]),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+    st.sampled_from([(-128, 127), (-20, 90), (0, 127), (-128, -100), (5, 5)]),
+    st.sampled_from(["none", "small", "full"]),
+)
+@SETTINGS
+def test_structured_masks_and_activation_ranges(dk, n, other, kind, seed, extreme, act, bias_kind):
+    """Nibble patterns, runs across mask words and whole words, 1..150 channels (not multiples
+    of 4 / 32), narrow activation ranges (the byte clamp) and the full one (SSAT alone)."""
+    rng = np.random.default_rng(seed)
+    lo, hi = act
+    keep = _structured_keep(kind, n, rng)
+    m, s = _quant(rng, n, extreme)
+    b = _bias(rng, n, bias_kind)
+    in_off, out_off = int(rng.integers(-127, 129)), int(rng.integers(-128, 128))
+    # pw1: n outputs masked
+    x = rng.integers(-128, 128, other).astype(np.int8)
+    w = rng.integers(-128, 128, (n, other)).astype(np.int8)
+    init = rng.integers(-128, 128, n).astype(np.int8)
+    want = g.pw_conv_s8(x, w, b, in_off, m, s, out_off, keep, init, lo, hi)
+    assert np.array_equal(dk.pw_conv_s8(x, w, b, in_off, m, s, out_off, keep, init, lo, hi), want)
+    # pw2: n inputs masked, `other` outputs
+    xi = rng.integers(-128, 128, n).astype(np.int8)
+    wt = rng.integers(-128, 128, (n, other)).astype(np.int8)
+    m2, s2 = _quant(rng, other, extreme)
+    b2 = _bias(rng, other, bias_kind)
+    want = g.pw_conv_t_s8(xi, wt, b2, in_off, m2, s2, out_off, keep, lo, hi)
+    assert np.array_equal(dk.pw_conv_t_s8(xi, wt, b2, in_off, m2, s2, out_off, keep, lo, hi), want)
+    # dw: n channels masked
+    d = int(rng.integers(1, 4))
+    ring = rng.integers(-128, 128, (2 * d, n)).astype(np.int8)
+    pos = int(rng.integers(0, 2 * d))
+    wd = rng.integers(-128, 128, (3, n)).astype(np.int8)
+    want = g.dw_conv_s8(xi, ring, pos, d, wd, b, in_off, m, s, out_off, keep, init, lo, hi)
+    got = dk.dw_conv_s8(xi, ring, pos, d, wd, b, in_off, m, s, out_off, keep, init, lo, hi)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]) and got[2] == want[2]
+
+
+@pytest.mark.parametrize("kind", ["nibbles", "runs", "single"])
+def test_skipped_channels_parameters_are_not_read(dk, kind):
+    """pw1 and dw: the same result whatever a skipped channel's weights, bias, multiplier and
+    shift are (poisoned with other values, shifts out of range included)."""
+    rng = np.random.default_rng(3)
+    n, k = 97, 23
+    keep = _structured_keep(kind, n, rng)
+    x = rng.integers(-128, 128, k).astype(np.int8)
+    w = rng.integers(-128, 128, (n, k)).astype(np.int8)
+    b = rng.integers(-30000, 30000, n).astype(np.int32)
+    m, s = q8.quantize_multiplier_array(10.0 ** rng.uniform(-4, -2, n))
+    init = rng.integers(-128, 128, n).astype(np.int8)
+    h = rng.integers(-128, 128, n).astype(np.int8)
+    ring = rng.integers(-128, 128, (2, n)).astype(np.int8)
+    wd = rng.integers(-128, 128, (3, n)).astype(np.int8)
+    a1 = dk.pw_conv_s8(x, w, b, 3, m, s, -2, keep, init)
+    a2 = dk.dw_conv_s8(h, ring, 1, 1, wd, b, 4, m, s, 1, keep, init)
+    sk = ~keep
+    w2, b2, m2, s2, wd2 = w.copy(), b.copy(), m.copy(), s.copy(), wd.copy()
+    w2[sk] = rng.integers(-128, 128, (int(sk.sum()), k))
+    wd2[:, sk] = rng.integers(-128, 128, (3, int(sk.sum())))
+    b2[sk] = q8.INT32_MIN
+    m2[sk] = -1
+    s2[sk] = 99
+    assert np.array_equal(a1, dk.pw_conv_s8(x, w2, b2, 3, m2, s2, -2, keep, init))
+    r2 = dk.dw_conv_s8(h, ring, 1, 1, wd2, b2, 4, m2, s2, 1, keep, init)
+    assert all(np.array_equal(u, v) for u, v in zip(a2[:2], r2[:2], strict=True)) and a2[2] == r2[2]

@@ -6,7 +6,9 @@ golden ops and instructions per executed MAC, at the bench's shapes and keep fra
 Builds two ELFs (DSP path: the default for this core; reference path: -DBK_FORCE_REF) from
 firmware/kernels/*.c, the board support and firmware/kernels/bench/dkb_main.c with generated
 vectors, runs them under qemu-system-arm (-icount shift=7: instructions = ticks * 40 / 128,
-exact) and prints one row per case. MACs count the executed (kept) channels only.
+exact) and prints one row per case. MACs count the executed (kept) channels only. The
+bench shapes come first; the ``edge_*`` rows (:func:`edge_cases`) are there for exactness of
+every code path of the DSP path's assembly, not for their counts.
 """
 
 from __future__ import annotations
@@ -58,13 +60,54 @@ def _common(rng: np.random.Generator, n_out: int) -> tuple[np.ndarray, np.ndarra
     return b, m, s
 
 
-def pw_case(name: str, n_in: int, n_out: int, keep_p: float | None, rng: np.random.Generator) -> DCase:
+# Edge values of the requantisation: multipliers 0, below 2^30 (the short path's other case),
+# TFLM's [2^30, 2^31); shifts at both ends and around 0 (left shift, right shift 1).
+EDGE_MULT = (0, 1, (1 << 30) - 1, 1 << 30, (1 << 31) - 1)
+EDGE_SHIFT = (-31, -2, -1, 0, 1, 30)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Options of an edge case: quant 'tflm' | 'extreme', bias 'small' | 'none' | 'full',
+    params (input_offset, output_offset, act_min, act_max), an explicit keep-mask."""
+
+    quant: str = "tflm"
+    bias: str = "small"
+    params: tuple[int, int, int, int] | None = None
+    keep: np.ndarray | None = None
+
+
+def _edge_common(rng: np.random.Generator, n: int, e: Edge) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    if e.bias == "none":
+        b = None
+    elif e.bias == "full":
+        b = rng.integers(q8.INT32_MIN, q8.INT32_MAX, n, dtype=np.int64, endpoint=True).astype(np.int32)
+    else:
+        b = rng.integers(-20000, 20000, n).astype(np.int32)
+    if e.quant == "extreme":
+        m = rng.integers(0, q8.INT32_MAX, n, dtype=np.int64, endpoint=True).astype(np.int32)
+        s = rng.integers(-31, 31, n).astype(np.int32)
+        k = rng.random(n) < 0.3  # a share of the exact edge values
+        m[k] = rng.choice(EDGE_MULT, int(k.sum()))
+        k = rng.random(n) < 0.3
+        s[k] = rng.choice(EDGE_SHIFT, int(k.sum()))
+    else:
+        m, s = q8.quantize_multiplier_array(rng.uniform(2e-4, 4e-3, n))
+    return b, m, s
+
+
+def pw_case(
+    name: str, n_in: int, n_out: int, keep_p: float | None, rng: np.random.Generator, edge: Edge | None = None
+) -> DCase:
     x = rng.integers(-128, 128, n_in).astype(np.int8)
     w = rng.integers(-127, 128, (n_out, n_in)).astype(np.int8)
-    b, m, s = _common(rng, n_out)
+    b, m, s = _common(rng, n_out) if edge is None else _edge_common(rng, n_out, edge)
     keep = None if keep_p is None else rng.random(n_out) < keep_p
+    if edge is not None and edge.keep is not None:
+        keep = edge.keep
+    params = (-5, 3, -128, 127) if edge is None or edge.params is None else edge.params
     init = rng.integers(-128, 128, n_out).astype(np.int8)
-    out = g.pw_conv_s8(x, w, b, -5, m, s, 3, keep, init)
+    out = g.pw_conv_s8(x, w, b, params[0], m, s, params[1], keep, init, params[2], params[3])
     kept = n_out if keep is None else int(keep.sum())
     return DCase(
         name,
@@ -73,7 +116,7 @@ def pw_case(name: str, n_in: int, n_out: int, keep_p: float | None, rng: np.rand
         n_out,
         0,
         0,
-        (-5, 3, -128, 127),
+        params,
         x,
         w,
         b,
@@ -88,12 +131,17 @@ def pw_case(name: str, n_in: int, n_out: int, keep_p: float | None, rng: np.rand
     )
 
 
-def pwt_case(name: str, n_in: int, n_out: int, keep_p: float | None, rng: np.random.Generator) -> DCase:
+def pwt_case(
+    name: str, n_in: int, n_out: int, keep_p: float | None, rng: np.random.Generator, edge: Edge | None = None
+) -> DCase:
     x = rng.integers(-128, 128, n_in).astype(np.int8)
     wt = rng.integers(-127, 128, (n_in, n_out)).astype(np.int8)
-    b, m, s = _common(rng, n_out)
+    b, m, s = _common(rng, n_out) if edge is None else _edge_common(rng, n_out, edge)
     keep = None if keep_p is None else rng.random(n_in) < keep_p
-    out = g.pw_conv_t_s8(x, wt, b, 7, m, s, -2, keep)
+    if edge is not None and edge.keep is not None:
+        keep = edge.keep
+    params = (7, -2, -128, 127) if edge is None or edge.params is None else edge.params
+    out = g.pw_conv_t_s8(x, wt, b, params[0], m, s, params[1], keep, params[2], params[3])
     kept = n_in if keep is None else int(keep.sum())
     return DCase(
         name,
@@ -102,7 +150,7 @@ def pwt_case(name: str, n_in: int, n_out: int, keep_p: float | None, rng: np.ran
         n_out,
         0,
         0,
-        (7, -2, -128, 127),
+        params,
         x,
         wt,
         b,
@@ -117,18 +165,23 @@ def pwt_case(name: str, n_in: int, n_out: int, keep_p: float | None, rng: np.ran
     )
 
 
-def dw_case(name: str, c: int, d: int, keep_p: float | None, rng: np.random.Generator) -> DCase:
+def dw_case(
+    name: str, c: int, d: int, keep_p: float | None, rng: np.random.Generator, edge: Edge | None = None
+) -> DCase:
     x = rng.integers(-128, 128, c).astype(np.int8)
     ring = rng.integers(-128, 128, (2 * d, c)).astype(np.int8)
     pos = int(rng.integers(0, 2 * d))
     w = rng.integers(-127, 128, (3, c)).astype(np.int8)
-    b, m, s = _common(rng, c)
+    b, m, s = _common(rng, c) if edge is None else _edge_common(rng, c, edge)
     keep = None if keep_p is None else rng.random(c) < keep_p
+    if edge is not None and edge.keep is not None:
+        keep = edge.keep
+    params = (9, -1, -128, 127) if edge is None or edge.params is None else edge.params
     init = rng.integers(-128, 128, c).astype(np.int8)
-    out, ring2, pos2 = g.dw_conv_s8(x, ring, pos, d, w, b, 9, m, s, -1, keep, init)
+    out, ring2, pos2 = g.dw_conv_s8(x, ring, pos, d, w, b, params[0], m, s, params[1], keep, init, params[2], params[3])
     res = np.concatenate([out.view(np.uint8), ring2.reshape(-1).view(np.uint8), np.array([pos2], "<i4").view(np.uint8)])
     kept = c if keep is None else int(keep.sum())
-    return DCase(name, "DW", 0, c, d, pos, (9, -1, -128, 127), x, w, b, m, s, keep, ring, init, res, 3 * kept, 0)
+    return DCase(name, "DW", 0, c, d, pos, params, x, w, b, m, s, keep, ring, init, res, 3 * kept, 0)
 
 
 def nop_case() -> DCase:
@@ -155,6 +208,60 @@ def cases(seed: int = 0) -> list[DCase]:
             out.append(pwt_case(f"pw2_{c}x{r}_{tag}", c, r, kp, rng))
             for d in (1, 4):
                 out.append(dw_case(f"dw_{c}_d{d}_{tag}", c, d, kp, rng))
+    return out + edge_cases(seed)
+
+
+def _runs_mask(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Runs of kept and skipped channels of random lengths 1..40 (crossing mask words)."""
+    keep = np.zeros(n, bool)
+    i, on = 0, bool(rng.integers(0, 2))
+    while i < n:
+        k = int(rng.integers(1, 41))
+        keep[i : i + k] = on
+        i += k
+        on = not on
+    return keep
+
+
+def edge_cases(seed: int = 0) -> list[DCase]:
+    """Exactness of every code path, not timed: extreme multipliers (0, < 2^30) and shifts
+    (-31..30: left shifts, right shift 1), full-range and NULL biases, a narrow activation
+    range (the byte clamp), extreme offsets, sizes not multiples of 4 / 8 / 32, masks with
+    long runs across mask words, whole words off, every nibble value."""
+    rng = np.random.default_rng(seed + 1000)
+    out: list[DCase] = []
+    every_nibble = np.array([(i >> b) & 1 for i in range(16) for b in range(4)], bool)  # 64 channels
+    combos = [
+        ("xq", Edge(quant="extreme", bias="full")),
+        ("xqs", Edge(quant="extreme", bias="small")),
+        ("nob", Edge(bias="none", params=(-128, 127, -128, 127))),
+        ("act", Edge(quant="extreme", bias="small", params=(128, -128, -20, 90))),
+        ("relu", Edge(params=(5, -128, -128, -128))),
+    ]
+    for tag, e in combos:
+        for kp in (None, 0.5, 0.85):
+            kt = "none" if kp is None else f"k{round(100 * kp)}"
+            out.append(pw_case(f"edge_pw_{tag}_67x45_{kt}", 67, 45, kp, rng, e))
+            out.append(pwt_case(f"edge_pwt_{tag}_45x67_{kt}", 45, 67, kp, rng, e))
+            p = None if e.params is None else (max(e.params[0], -127),) + e.params[1:]
+            out.append(dw_case(f"edge_dw_{tag}_61_d3_{kt}", 61, 3, kp, rng, Edge(e.quant, e.bias, p)))
+    for n in (1, 2, 3, 5, 7, 8, 9, 33):
+        e = Edge(quant="extreme", bias="small")
+        out.append(pw_case(f"edge_pw_{n}x{n + 3}", n, n + 3, 0.7, rng, e))
+        out.append(pwt_case(f"edge_pwt_{n}x{n + 5}", n, n + 5, 0.7, rng, e))
+        out.append(dw_case(f"edge_dw_{n}", n, 1, 0.7, rng, e))
+    for i in range(3):
+        e = Edge(quant="extreme", bias="small", keep=_runs_mask(150, rng))
+        out.append(pw_case(f"edge_pw_runs{i}", 21, 150, None, rng, e))
+        out.append(pwt_case(f"edge_pwt_runs{i}", 150, 22, None, rng, e))
+        out.append(dw_case(f"edge_dw_runs{i}", 150, 2, None, rng, e))
+    for tag, e in (
+        ("nib", Edge(quant="extreme", keep=every_nibble)),
+        ("nibc", Edge(quant="extreme", keep=every_nibble, params=(-3, 4, -100, 50))),
+    ):
+        out.append(dw_case(f"edge_dw_{tag}", 64, 1, None, rng, e))
+        out.append(pw_case(f"edge_pw_{tag}", 13, 64, None, rng, e))
+        out.append(pwt_case(f"edge_pwt_{tag}", 64, 13, None, rng, e))
     return out
 
 
