@@ -27,7 +27,8 @@ from bench.results.store import Run, now_iso, read_json, write_json
 from bench.targets import repo_root
 
 BASELINE_VERSION = 1
-GATE_IMAGES = ("passthrough-an386", "dsp-baseline-an386", "nsnet2-small-an386")
+GATE_IMAGES = ("passthrough-an386", "dsp-baseline-an386", "nsnet2-small-an386", "dyncp-small-r100-an386",
+               "dyncp-small-r25-an386")
 GATE_TARGET = "qemu-mps2-an386"
 GATE_LIMIT = 2  # utterances of the shipped set
 

@@ -5,63 +5,18 @@
 
 #include <string.h>
 
+#include "bk_fft_f32.h"
 #include "dyncp_ops.h"
 
-/* ---- FFT: 256-point radix-4 complex FFT, decimation in time, four stages bottom-up; input in
- * leaf order (DC_PERM), output in natural order, in place. Butterfly k = 0 has unit twiddles
- * and multiplies nothing (fft32.RealFft.fft). --------------------------------------------- */
-
-static void dc_stage4(float *re, float *im, int m, const float *twr, const float *twi)
-{
-    const int n = 4 * m;
-    for (int b = 0; b < DC_FFT; b += n) {
-        float *xr = re + b, *xi = im + b;
-        for (int k = 0; k < m; k++) {
-            float t1r = xr[m + k], t1i = xi[m + k];
-            float t2r = xr[2 * m + k], t2i = xi[2 * m + k];
-            float t3r = xr[3 * m + k], t3i = xi[3 * m + k];
-            if (k != 0) {
-                float wr = twr[k], wi = twi[k], u, v;
-                u = t1r * wr - t1i * wi;
-                v = t1r * wi + t1i * wr;
-                t1r = u;
-                t1i = v;
-                wr = twr[m + k];
-                wi = twi[m + k];
-                u = t2r * wr - t2i * wi;
-                v = t2r * wi + t2i * wr;
-                t2r = u;
-                t2i = v;
-                wr = twr[2 * m + k];
-                wi = twi[2 * m + k];
-                u = t3r * wr - t3i * wi;
-                v = t3r * wi + t3i * wr;
-                t3r = u;
-                t3i = v;
-            }
-            const float t0r = xr[k], t0i = xi[k];
-            const float ar = t0r + t2r, ai = t0i + t2i;
-            const float br = t0r - t2r, bi = t0i - t2i;
-            const float cr = t1r + t3r, ci = t1i + t3i;
-            const float dr = t1r - t3r, di = t1i - t3i;
-            xr[k] = ar + cr;
-            xi[k] = ai + ci;
-            xr[m + k] = br + di;
-            xi[m + k] = bi - dr;
-            xr[2 * m + k] = ar - cr;
-            xi[2 * m + k] = ai - ci;
-            xr[3 * m + k] = br - di;
-            xi[3 * m + k] = bi + dr;
-        }
-    }
-}
+/* ---- FFT: 256-point radix-4 complex FFT, decimation in time, four stages bottom-up (bk_fft_f32.h);
+ * input in leaf order (DC_PERM), output in natural order, in place (fft32.RealFft.fft). ---- */
 
 void dc_fft256(float *re, float *im)
 {
-    dc_stage4(re, im, 1, DC_TW0_RE, DC_TW0_IM);
-    dc_stage4(re, im, 4, DC_TW1_RE, DC_TW1_IM);
-    dc_stage4(re, im, 16, DC_TW2_RE, DC_TW2_IM);
-    dc_stage4(re, im, 64, DC_TW3_RE, DC_TW3_IM);
+    bk__fft_stage4(re, im, DC_FFT, 1, DC_TW0_RE, DC_TW0_IM);
+    bk__fft_stage4(re, im, DC_FFT, 4, DC_TW1_RE, DC_TW1_IM);
+    bk__fft_stage4(re, im, DC_FFT, 16, DC_TW2_RE, DC_TW2_IM);
+    bk__fft_stage4(re, im, DC_FFT, 64, DC_TW3_RE, DC_TW3_IM);
 }
 
 void dc_rfft512(const float *frame, float *xr, float *xi)
@@ -73,26 +28,13 @@ void dc_rfft512(const float *frame, float *xr, float *xi)
         zi[p] = frame[i + 1] * DC_WIN[i + 1];
     }
     dc_fft256(zr, zi);
-    for (int k = 0; k < DC_BINS; k++) {
-        const int ia = k % DC_FFT, ib = (DC_FFT - k) % DC_FFT;
-        const float ar = zr[ia], ai = zi[ia], br = zr[ib], bi = zi[ib];
-        const float sr = ar + br, si = ai - bi, dr = ar - br, di = ai + bi;
-        const float c = DC_SPLIT_COS[k], s = DC_SPLIT_SIN[k];
-        xr[k] = DC_HALF * (sr + (c * di - s * dr));
-        xi[k] = DC_HALF * (si - (c * dr + s * di));
-    }
+    bk__rfft_split(zr, zi, DC_FFT, DC_SPLIT_COS, DC_SPLIT_SIN, DC_HALF, xr, xi);
 }
 
 void dc_irfft512(const float *yr, const float *yi, float *y)
 {
     float vr[DC_FFT], vi[DC_FFT], zr[DC_FFT], zi[DC_FFT];
-    for (int k = 0; k < DC_FFT; k++) {
-        const float ar = yr[k], ai = yi[k], br = yr[DC_FFT - k], bi = yi[DC_FFT - k];
-        const float sr = ar + br, si = ai - bi, dr = ar - br, di = ai + bi;
-        const float c = DC_SPLIT_COS[k], s = DC_SPLIT_SIN[k];
-        vr[k] = sr - (c * di + s * dr);
-        vi[k] = -(si + (c * dr - s * di));
-    }
+    bk__irfft_split(yr, yi, DC_FFT, DC_SPLIT_COS, DC_SPLIT_SIN, vr, vi);
     for (int p = 0; p < DC_FFT; p++) {
         zr[p] = vr[DC_PERM[p]];
         zi[p] = vi[DC_PERM[p]];

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "bk_fft_f32.h"
+
 /* ---- FFT: 160-point mixed-radix complex FFT, decimation in time, stages radix 2, 4, 4, 5
  * bottom-up; input in leaf order (NN_PERM), output in natural order, in place. Butterfly k = 0
  * has unit twiddles and multiplies nothing (golden.fft160). ------------------------------ */
@@ -16,51 +18,6 @@ static void nn_stage2(float *re, float *im)
         im[b] = ai + bi;
         re[b + 1] = ar - br;
         im[b + 1] = ai - bi;
-    }
-}
-
-static void nn_stage4(float *re, float *im, int m, const float *twr, const float *twi)
-{
-    const int n = 4 * m;
-    for (int b = 0; b < NN_FFT; b += n) {
-        float *xr = re + b, *xi = im + b;
-        for (int k = 0; k < m; k++) {
-            float t1r = xr[m + k], t1i = xi[m + k];
-            float t2r = xr[2 * m + k], t2i = xi[2 * m + k];
-            float t3r = xr[3 * m + k], t3i = xi[3 * m + k];
-            if (k != 0) {
-                float wr = twr[k], wi = twi[k], u, v;
-                u = t1r * wr - t1i * wi;
-                v = t1r * wi + t1i * wr;
-                t1r = u;
-                t1i = v;
-                wr = twr[m + k];
-                wi = twi[m + k];
-                u = t2r * wr - t2i * wi;
-                v = t2r * wi + t2i * wr;
-                t2r = u;
-                t2i = v;
-                wr = twr[2 * m + k];
-                wi = twi[2 * m + k];
-                u = t3r * wr - t3i * wi;
-                v = t3r * wi + t3i * wr;
-                t3r = u;
-                t3i = v;
-            }
-            const float t0r = xr[k], t0i = xi[k];
-            const float ar = t0r + t2r, ai = t0i + t2i;
-            const float br = t0r - t2r, bi = t0i - t2i;
-            const float cr = t1r + t3r, ci = t1i + t3i;
-            const float dr = t1r - t3r, di = t1i - t3i;
-            xr[k] = ar + cr;
-            xi[k] = ai + ci;
-            xr[2 * m + k] = ar - cr;
-            xi[2 * m + k] = ai - ci;
-            xr[m + k] = br + di;
-            xi[m + k] = bi - dr;
-            xr[3 * m + k] = br - di;
-            xi[3 * m + k] = bi + dr;
-        }
     }
 }
 
@@ -107,8 +64,8 @@ static void nn_stage5(float *re, float *im)
 void nn_fft160(float *re, float *im)
 {
     nn_stage2(re, im);
-    nn_stage4(re, im, 2, NN_TW1_RE, NN_TW1_IM);
-    nn_stage4(re, im, 8, NN_TW2_RE, NN_TW2_IM);
+    bk__fft_stage4(re, im, NN_FFT, 2, NN_TW1_RE, NN_TW1_IM);
+    bk__fft_stage4(re, im, NN_FFT, 8, NN_TW2_RE, NN_TW2_IM);
     nn_stage5(re, im);
 }
 
@@ -121,26 +78,13 @@ void nn_rfft320(const float *frame, float *xr, float *xi)
         zi[p] = frame[i + 1] * NN_WIN[i + 1];
     }
     nn_fft160(zr, zi);
-    for (int k = 0; k < NN_BINS; k++) {
-        const int ia = k % NN_FFT, ib = (NN_FFT - k) % NN_FFT;
-        const float ar = zr[ia], ai = zi[ia], br = zr[ib], bi = zi[ib];
-        const float sr = ar + br, si = ai - bi, dr = ar - br, di = ai + bi;
-        const float c = NN_SPLIT_COS[k], s = NN_SPLIT_SIN[k];
-        xr[k] = NN_HALF * (sr + (c * di - s * dr));
-        xi[k] = NN_HALF * (si - (c * dr + s * di));
-    }
+    bk__rfft_split(zr, zi, NN_FFT, NN_SPLIT_COS, NN_SPLIT_SIN, NN_HALF, xr, xi);
 }
 
 void nn_irfft320(const float *yr, const float *yi, float *y)
 {
     float vr[NN_FFT], vi[NN_FFT], zr[NN_FFT], zi[NN_FFT];
-    for (int k = 0; k < NN_FFT; k++) {
-        const float ar = yr[k], ai = yi[k], br = yr[NN_FFT - k], bi = yi[NN_FFT - k];
-        const float sr = ar + br, si = ai - bi, dr = ar - br, di = ai + bi;
-        const float c = NN_SPLIT_COS[k], s = NN_SPLIT_SIN[k];
-        vr[k] = sr - (c * di + s * dr);
-        vi[k] = -(si + (c * dr - s * di));
-    }
+    bk__irfft_split(yr, yi, NN_FFT, NN_SPLIT_COS, NN_SPLIT_SIN, vr, vi);
     for (int p = 0; p < NN_FFT; p++) {
         zr[p] = vr[NN_PERM[p]];
         zi[p] = vi[NN_PERM[p]];

@@ -14,7 +14,7 @@
 #define DC_IO_MACS 32896u
 #define DC_GATE_MACS 3072u
 #define DC_CHANNEL_MACS 131u
-#define DC_N_PROBES 0
+#define DC_N_PROBES 10
 
 extern const dc_fc_t dc_frontend;
 extern const dc_fc_t dc_backend;
@@ -37,5 +37,7 @@ extern const uint8_t DC_PERM[256];
 #define DC_Q15 (0x1p-15f)
 #define DC_I16_MAX (0x1.fffcp+14f)
 #define DC_I16_MIN (-0x1p+15f)
+#include "dyncp_probes.h"
+extern const dyncp_probes_t dyncp_probes_params;
 
 #endif /* DYNCP_PARAMS_H */

@@ -1,0 +1,210 @@
+"""The probe set (float and integer), its int16 export and its files.
+
+Probe order (P = K + 2 scores per frame): 0 = VAD logit, 1..K = noise-class logits in the
+order of ``classes`` (bench.data.noises.NOISE_CLASSES for the shipped probes), K + 1 = F0 in Hz.
+
+Integer export: per probe group (VAD; all K class logits together, so that the target could
+take the argmax of the integer scores; F0) one power-of-two scale ``2^-shift``:
+``weights = round(w 2^shift)`` int16, ``bias = round(b 2^shift)`` int32, with the largest
+shift for which every weight fits int16 and ``|bias| + sum |weights| < 2^31`` (so the score,
+an exact int32 sum, cannot overflow for any mask). A probe's value is ``score * 2^-shift``.
+
+``probes.npz`` holds both (``weights`` int16 (n_bits, P), ``bias`` int32 (P,), ``shift``
+int32 (P,), ``float_weight`` / ``float_bias`` float64, ``classes``, ``n_blocks``,
+``n_channels``); no pickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bench.errors import ConfigError
+
+NPZ_FILE, JSON_FILE, COMMAND_FILE = "probes.npz", "probes.json", "PROBES_COMMAND.txt"
+INT16_MAX = 32767
+INT32_MAX = 2**31 - 1
+SHIFT_RANGE = (-16, 30)
+
+
+def probe_names(classes: Sequence[str]) -> tuple[str, ...]:
+    return ("vad", *(f"class:{c}" for c in classes), "f0_hz")
+
+
+def groups(n_classes: int) -> tuple[tuple[int, ...], ...]:
+    """Index groups that share one scale: VAD, the class logits, F0."""
+    return ((0,), tuple(range(1, n_classes + 1)), (n_classes + 1,))
+
+
+@dataclass(frozen=True, eq=False)
+class FloatProbes:
+    """All probes as one float linear map on the mask bits: scores = bits @ weight + bias."""
+
+    weight: npt.NDArray[np.float64]  # (n_bits, P)
+    bias: npt.NDArray[np.float64]  # (P,)
+    classes: tuple[str, ...]
+    n_blocks: int
+    n_channels: int
+
+    def __post_init__(self) -> None:
+        p = len(self.classes) + 2
+        if self.weight.shape != (self.n_blocks * self.n_channels, p) or self.bias.shape != (p,):
+            raise ConfigError(
+                f"probe weights {self.weight.shape} / bias {self.bias.shape} do not fit "
+                f"{self.n_blocks} x {self.n_channels} bits and {p} probes"
+            )
+
+    @property
+    def n_bits(self) -> int:
+        return self.n_blocks * self.n_channels
+
+    @property
+    def n_probes(self) -> int:
+        return len(self.classes) + 2
+
+    def scores(self, bits: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Float scores (..., P) of bits (..., n_bits): VAD logit, class logits, F0 Hz."""
+        return np.asarray(bits, dtype=np.float64) @ self.weight + self.bias
+
+
+@dataclass(frozen=True, eq=False)
+class QuantProbes:
+    """The integer probes: score = bias + sum of the weight rows of the set bits (int32)."""
+
+    weights: npt.NDArray[np.int16]  # (n_bits, P)
+    bias: npt.NDArray[np.int32]  # (P,)
+    shift: npt.NDArray[np.int32]  # (P,): value = score * 2^-shift
+    classes: tuple[str, ...]
+    n_blocks: int
+    n_channels: int
+
+    def __post_init__(self) -> None:
+        p = len(self.classes) + 2
+        if self.weights.dtype != np.int16 or self.bias.dtype != np.int32 or self.shift.dtype != np.int32:
+            raise ConfigError("integer probes need int16 weights, int32 bias and int32 shifts")
+        if self.weights.shape != (self.n_blocks * self.n_channels, p) or self.bias.shape != (p,):
+            raise ConfigError(f"integer probe shapes {self.weights.shape} / {self.bias.shape} do not fit")
+        if self.shift.shape != (p,):
+            raise ConfigError(f"shift must be ({p},), got {self.shift.shape}")
+        if not np.all(headroom(self.weights, self.bias) >= 0):
+            raise ConfigError("|bias| + sum |weights| exceeds int32 for some probe: the score could overflow")
+
+    @property
+    def n_bits(self) -> int:
+        return self.n_blocks * self.n_channels
+
+    @property
+    def n_probes(self) -> int:
+        return len(self.classes) + 2
+
+    @property
+    def scale(self) -> npt.NDArray[np.float64]:
+        """Value of one score unit per probe (2^-shift)."""
+        return np.ldexp(1.0, -self.shift.astype(np.int64))
+
+
+def headroom(weights: np.ndarray, bias: np.ndarray) -> npt.NDArray[np.int64]:
+    """INT32_MAX - (|bias| + sum |weights|) per probe (negative: can overflow)."""
+    worst = np.abs(bias.astype(np.int64)) + np.abs(weights.astype(np.int64)).sum(axis=0)
+    return INT32_MAX - worst
+
+
+def _fits(w: np.ndarray, b: np.ndarray, shift: int, wmax: int) -> bool:
+    wq = np.round(np.ldexp(w, shift))
+    bq = np.round(np.ldexp(b, shift))
+    if wq.size and float(np.max(np.abs(wq))) > wmax:
+        return False
+    return bool(np.all(np.abs(bq) + np.abs(wq).sum(axis=0) <= INT32_MAX))
+
+
+def choose_shift(w: np.ndarray, b: np.ndarray, wmax: int = INT16_MAX) -> int:
+    """Largest shift in SHIFT_RANGE at which the group's weights round to within +-wmax and
+    the score cannot overflow int32 (see the module doc)."""
+    for s in range(SHIFT_RANGE[1], SHIFT_RANGE[0] - 1, -1):
+        if _fits(w, b, s, wmax):
+            return s
+    raise ConfigError("probe weights too large to export even at the smallest scale")
+
+
+def quantize(fp: FloatProbes, weight_bits: int = 16) -> QuantProbes:
+    """Export the float probes (see the module doc). ``weight_bits`` < 16 restricts the weights
+    to that many bits (still stored as int16): only for testing how the decisions degrade."""
+    if not 2 <= weight_bits <= 16:
+        raise ConfigError(f"weight_bits must be 2..16, got {weight_bits}")
+    p = fp.n_probes
+    wq = np.zeros((fp.n_bits, p), np.int16)
+    bq = np.zeros(p, np.int32)
+    sh = np.zeros(p, np.int32)
+    wmax = 2 ** (weight_bits - 1) - 1
+    for g in groups(len(fp.classes)):
+        idx = list(g)
+        s = choose_shift(fp.weight[:, idx], fp.bias[idx], wmax)
+        wq[:, idx] = np.round(np.ldexp(fp.weight[:, idx], s)).astype(np.int16)
+        bq[idx] = np.round(np.ldexp(fp.bias[idx], s)).astype(np.int32)
+        sh[idx] = s
+    return QuantProbes(wq, bq, sh, fp.classes, fp.n_blocks, fp.n_channels)
+
+
+def dequantized(q: QuantProbes) -> FloatProbes:
+    """The float map the integer probes compute (weights * 2^-shift)."""
+    sc = q.scale
+    return FloatProbes(q.weights.astype(np.float64) * sc, q.bias.astype(np.float64) * sc, q.classes, q.n_blocks,
+                       q.n_channels)
+
+
+def save_npz(path: str | Path, fp: FloatProbes, q: QuantProbes) -> None:
+    np.savez_compressed(
+        path,
+        weights=q.weights,
+        bias=q.bias,
+        shift=q.shift,
+        float_weight=fp.weight,
+        float_bias=fp.bias,
+        classes=np.array(fp.classes),
+        probe_names=np.array(probe_names(fp.classes)),
+        n_blocks=np.int64(fp.n_blocks),
+        n_channels=np.int64(fp.n_channels),
+    )
+
+
+def load_npz(path: str | Path) -> tuple[FloatProbes, QuantProbes]:
+    p = Path(path)
+    if p.is_dir():
+        p = p / NPZ_FILE
+    if not p.is_file():
+        raise ConfigError(f"{p}: no probes; train them with `python -m bench.models.probes.train`")
+    with np.load(p, allow_pickle=False) as z:
+        classes = tuple(str(c) for c in z["classes"])
+        nb, nc = int(z["n_blocks"]), int(z["n_channels"])
+        fp = FloatProbes(z["float_weight"].astype(np.float64), z["float_bias"].astype(np.float64), classes, nb, nc)
+        q = QuantProbes(z["weights"].astype(np.int16), z["bias"].astype(np.int32), z["shift"].astype(np.int32),
+                        classes, nb, nc)
+    return fp, q
+
+
+def c_source(q: QuantProbes, prefix: str = "dyncp_probes") -> str:
+    """C definitions of the integer probes for firmware/models/dyncp/dyncp_probes.h's struct
+    (``const dyncp_probes_t <prefix>_params``), for a generated params file."""
+    rows = []
+    for i in range(q.n_bits):
+        rows.append("    " + ", ".join(str(int(v)) for v in q.weights[i]) + ",")
+    names = ", ".join(probe_names(q.classes))
+    shifts = ", ".join(str(int(s)) for s in q.shift)
+    return "\n".join(
+        [
+            f"/* probes: {names}; value = score * 2^-shift, shifts {shifts} */",
+            f"static const int16_t {prefix}_weights[{q.n_bits} * {q.n_probes}] = {{",
+            *rows,
+            "};",
+            f"static const int32_t {prefix}_bias[{q.n_probes}] = {{"
+            + ", ".join(str(int(v)) for v in q.bias)
+            + "};",
+            f"const dyncp_probes_t {prefix}_params = {{{q.n_blocks}, {q.n_channels}, {q.n_probes}, "
+            f"{prefix}_weights, {prefix}_bias}};",
+            "",
+        ]
+    )

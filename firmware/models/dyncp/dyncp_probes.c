@@ -1,0 +1,51 @@
+/* Linear mask probes: see dyncp_probes.h. Cost per frame: n_probes loads and adds per set
+ * bit, plus one count-trailing-zeros per set bit (RBIT + CLZ on the Cortex-M4). */
+#include "dyncp_probes.h"
+
+#if defined(__GNUC__)
+#define DP_CTZ(w) ((uint32_t)__builtin_ctz(w))
+#else
+/* Portable fallback (w != 0): index of the lowest set bit by de Bruijn multiplication. */
+static uint32_t dp_ctz(uint32_t w)
+{
+    static const uint8_t pos[32] = {0,  1,  28, 2,  29, 14, 24, 3,  30, 22, 20, 15, 25, 17, 4,  8,
+                                    31, 27, 13, 23, 21, 19, 16, 7,  26, 12, 18, 6,  11, 5,  10, 9};
+    return pos[((w & (0u - w)) * 0x077CB531u) >> 27];
+}
+#define DP_CTZ(w) dp_ctz(w)
+#endif
+
+int32_t dyncp_probes_scores(const dyncp_probes_t *p, const uint32_t *mask_words, int32_t *scores)
+{
+    if (p == 0 || mask_words == 0 || scores == 0 || p->weights == 0 || p->bias == 0 || p->n_blocks == 0 ||
+        p->n_channels == 0 || p->n_probes == 0) {
+        return -1;
+    }
+    const uint32_t n_probes = p->n_probes;
+    const uint32_t n_ch = p->n_channels;
+    const uint32_t n_words = (n_ch + 31u) / 32u;
+    const uint32_t tail = n_ch & 31u; /* channels in a block's last word, 0 = 32 */
+    const uint32_t tail_mask = tail ? ((1u << tail) - 1u) : 0xFFFFFFFFu;
+    for (uint32_t k = 0; k < n_probes; ++k) {
+        scores[k] = p->bias[k];
+    }
+    const uint32_t *wp = mask_words;
+    for (uint32_t b = 0; b < p->n_blocks; ++b) {
+        for (uint32_t j = 0; j < n_words; ++j) {
+            uint32_t w = *wp++;
+            if (j + 1u == n_words) {
+                w &= tail_mask;
+            }
+            /* first weight row of this word's bit 0: bit (b * C + 32 j) */
+            const int16_t *base = p->weights + (b * n_ch + 32u * j) * n_probes;
+            while (w != 0u) {
+                const int16_t *row = base + DP_CTZ(w) * n_probes;
+                for (uint32_t k = 0; k < n_probes; ++k) {
+                    scores[k] += row[k];
+                }
+                w &= w - 1u; /* clear the lowest set bit */
+            }
+        }
+    }
+    return 0;
+}

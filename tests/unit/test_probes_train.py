@@ -1,0 +1,65 @@
+"""Probe training on synthetic mask bits: the held-out split, the choice of the L2 weight,
+that the probes learn what the bits encode, and the export figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from probes_synth import CLASSES, frameset
+
+from bench.errors import ConfigError
+from bench.models.probes.quant import quantize
+from bench.models.probes.readout import run_probes
+from bench.models.probes.train import export_info, fit_probes, split_utts
+
+
+def test_split_is_disjoint_and_deterministic():
+    tr, va = split_utts(23, 5)
+    assert va.tolist() == [4, 9, 14, 19]
+    assert sorted(tr.tolist() + va.tolist()) == list(range(23))
+    with pytest.raises(ConfigError):
+        split_utts(3, 5)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    train = frameset(n_utts=24, frames=50, seed=11)
+    lams = (1.0, 1e-2, 1e-3)
+    fp, info = fit_probes(train, 3, 40, CLASSES, holdout_every=4, vad_lams=lams, class_lams=lams,
+                          ridge_lams=(1e3, 1.0, 0.1))
+    return train, fp, info
+
+
+def test_lambda_is_the_held_out_best(fitted):
+    _, _, info = fitted
+    v = info["vad"]
+    assert v["lam"] == min(v["grid"], key=lambda r: r["log_loss"])["lam"]
+    assert v["lam"] != 1.0  # the strongly regularised fit underfits
+    c = info["noise_class"]
+    assert c["lam"] == min(c["grid"], key=lambda r: r["cross_entropy"])["lam"]
+    f = info["f0"]
+    assert f["lam"] == max(f["grid"], key=lambda r: r["r2"])["lam"] and f["lam"] != 1e3
+    assert info["utterances"] == {"train": 18, "held_out": 6}
+
+
+def test_probes_generalise(fitted):
+    _, fp, _ = fitted
+    test = frameset(n_utts=9, frames=50, seed=11, draw=1)  # new frames, same bit statistics
+    assert not np.array_equal(test.bits, fitted[0].bits[: test.bits.shape[0]])
+    out = [run_probes(test.bits[test.utt_index == u], quantize(fp)) for u in range(test.n_utts)]
+    vad = np.concatenate([o.vad for o in out])
+    assert np.mean(vad == test.vad) > 0.9
+    assert [o.utt_class for o in out] == [CLASSES[c] for c in test.utt_class]
+    f0 = np.concatenate([o.f0_hz for o in out])
+    v = test.voiced
+    r2 = 1 - np.sum((f0[v] - test.f0_hz[v]) ** 2) / np.sum((test.f0_hz[v] - test.f0_hz[v].mean()) ** 2)
+    assert r2 > 0.7
+
+
+def test_export_info(fitted):
+    _, fp, _ = fitted
+    q = quantize(fp)
+    e = export_info(fp, q)
+    assert e["probe_order"] == ["vad", "class:a", "class:b", "class:c", "f0_hz"]
+    assert e["n_bits"] == 120 and all(h >= 0 for h in e["int32_headroom"])
+    assert e["scale"] == [2.0 ** -s for s in e["shift"]]
