@@ -170,8 +170,9 @@ def dyncp_table(name: str, v: dict[str, Any], unit: str) -> Table:
                 d = None if d is None else d.get(k)
             return _num(d, ".3f")
 
-        for label, path in (("VAD accuracy", ("vad", "accuracy")), ("noise class accuracy (utt.)", ("noise_class", "accuracy")),
-                            ("F0 R2 (voiced)", ("f0", "r2"))):
+        rows = (("VAD accuracy", ("vad", "accuracy")), ("noise class accuracy (utt.)", ("noise_class", "accuracy")),
+                ("F0 R2 (voiced)", ("f0", "r2")))
+        for label, path in rows:
             t.add_row(f"probe {label}: target", cell(pr.get("target"), *path),
                       f"float masks {cell(pr.get('float_masks'), *path)}")
     t.caption = ("saving: 1 - dynamic / static on the same utterances; MACs from the target's masks; "

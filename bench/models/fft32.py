@@ -130,7 +130,7 @@ class RealFft:
         re = np.array(zr, F32, copy=True)
         im = np.array(zi, F32, copy=True)
         lead = re.shape[:-1]
-        for (r, m), (twr_all, twi_all) in zip(self.stages, self.twiddles):
+        for (r, m), (twr_all, twi_all) in zip(self.stages, self.twiddles, strict=True):
             n = r * m
             sr = re.reshape(*lead, n_all // n, r, m)
             si = im.reshape(*lead, n_all // n, r, m)

@@ -118,13 +118,13 @@ def build_view(run: Run, entry: ImageEntry, utts: Sequence[Utterance],
     tb, rb = np.concatenate(tgt_bits), np.concatenate(ref_bits)
     doc["kept_fraction"] = {"target": tb.mean(axis=(0, 2)).tolist(), "float": rb.mean(axis=(0, 2)).tolist()}
     doc["mask_agreement_target_vs_float"] = float((tb == rb).mean())
-    doc["probes"] = _probes(run, entry, us, tgt_bits, ref_bits, labels, model_dir(entry.model_dir))
+    doc["probes"] = _probes(run, entry, us, ref_bits, labels, model_dir(entry.model_dir))
     _plots(run, entry, us[0], labels[0], doc)
     return doc
 
 
-def _probes(run: Run, entry: ImageEntry, us: Sequence[Utterance], tgt_bits: list[np.ndarray],
-            ref_bits: list[np.ndarray], labels: list[Any], mdir: str) -> dict[str, Any] | None:
+def _probes(run: Run, entry: ImageEntry, us: Sequence[Utterance], ref_bits: list[np.ndarray],
+            labels: list[Any], mdir: str) -> dict[str, Any] | None:
     """Probe scores on target (its PROBE TLVs) and on the float masks, against the labels."""
     if not (Path(mdir) / "probes.npz").is_file():
         return None
@@ -133,7 +133,7 @@ def _probes(run: Run, entry: ImageEntry, us: Sequence[Utterance], tgt_bits: list
 
     fp, qp = pq_.load_npz(Path(mdir) / "probes.npz")
     outs_t, outs_f = [], []
-    for u, tb, rb in zip(us, tgt_bits, ref_bits, strict=True):
+    for u, rb in zip(us, ref_bits, strict=True):
         t = _frames(run, entry.name, u.id)
         cols = [f"probe_{p}" for p in range(qp.n_probes)]
         if all(c in t.column_names for c in cols):

@@ -50,7 +50,7 @@ from bench.models import int8ops as q8
 from bench.models.dyncp.config import N_BINS
 from bench.models.dyncp.intnet import IntFrame, IntOut, enhance
 from bench.models.dyncp.quantize import Q_PRE, DyncpQuant, QAct, QBlock, QFc
-from bench.tflm.graph import Graph, Interpreter, T
+from bench.tflm.graph import Graph, Interpreter, T, read_description
 
 FORMAT = "bench-dyncp-tflite/1"
 S_GAIN = 2.0**-15
@@ -227,18 +227,7 @@ def export(qm: DyncpQuant) -> bytes:
 
 def describe(tflite: bytes) -> dict[str, Any]:
     """The export's JSON description (refuses a .tflite that is not a Conv-FSENet export of ours)."""
-    from bench.tflm import require
-
-    _, me, _ = require()
-    d = me.read(tflite).description
-    try:
-        doc = json.loads(d.decode() if isinstance(d, bytes) else d or "")
-    except ValueError:
-        doc = None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ConfigError(f"not a Conv-FSENet export of this bench (description {str(d)[:60]!r}); "
-                          "write one with `bench export tflite`")
-    return doc
+    return read_description(tflite, FORMAT, "a Conv-FSENet")
 
 
 class TflmDyncpNet:

@@ -243,3 +243,22 @@ class Interpreter:
 def run(tflite: bytes, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Run a .tflite once on ``inputs`` (each shaped like its input tensor); every output."""
     return Interpreter(tflite)(inputs)
+
+
+def read_description(tflite: bytes, fmt: str, what: str) -> dict[str, Any]:
+    """The JSON description an exporter of ours stored in a .tflite, refused (ConfigError)
+    unless its ``format`` is ``fmt``; ``what`` names the model kind in the message."""
+    import json
+
+    from bench.errors import ConfigError
+
+    _, me, _ = require()
+    d = me.read(tflite).description
+    try:
+        doc = json.loads(d.decode() if isinstance(d, bytes) else d or "")
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise ConfigError(f"not {what} export of this bench (description {str(d)[:60]!r}); "
+                          "write one with `bench export tflite`")
+    return doc

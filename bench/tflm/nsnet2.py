@@ -37,7 +37,7 @@ from bench.models import gru_int as gi
 from bench.models import int8ops as q8
 from bench.models.nsnet2.golden import GoldenFrame, GoldenOut, enhance
 from bench.models.nsnet2.quantize import Q_PRE, QuantLayer, QuantModel
-from bench.tflm.graph import Graph, Interpreter, T
+from bench.tflm.graph import Graph, Interpreter, T, read_description
 
 FORMAT = "bench-nsnet2-tflite/1"
 S_ACT = 2.0**-15
@@ -125,18 +125,7 @@ def export(qm: QuantModel, exit_k: int) -> bytes:
 
 def describe(tflite: bytes) -> dict[str, Any]:
     """The export's JSON description (refuses a .tflite that is not one of ours)."""
-    from bench.tflm import require
-
-    _, me, _ = require()
-    d = me.read(tflite).description
-    try:
-        doc = json.loads(d.decode() if isinstance(d, bytes) else d or "")
-    except ValueError:
-        doc = None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ConfigError(f"not an nsNet2 export of this bench (description {str(d)[:60]!r}); "
-                          "write one with `bench export tflite`")
-    return doc
+    return read_description(tflite, FORMAT, "an nsNet2")
 
 
 class TflmNet:

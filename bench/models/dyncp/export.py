@@ -102,7 +102,7 @@ def generate(qm: DyncpQuant, source: str, probes: object | None = None) -> tuple
     c.append(f"const dc_fc_t dc_frontend = {front};")
     c.append(f"const dc_fc_t dc_backend = {back};\n")
     entries = []
-    for b, spec, ro, zr in zip(qm.blocks, blocks, ring_off, qm.ring_zero):
+    for b, spec, ro, zr in zip(qm.blocks, blocks, ring_off, qm.ring_zero, strict=True):
         p = f"dc_b{b.index}"
         gh, go = _fc(c, f"{p}_gh", b.gate_hidden), _fc(c, f"{p}_go", b.gate_out)
         pw1, act1 = _fc(c, f"{p}_pw1", b.pw1), _act(c, f"{p}_a1", b.act1)

@@ -10,8 +10,9 @@ int8ops operator applied to the kept channels only, so the arithmetic is exactly
   input is real zero); weights given input-channel-major ``(in, out)``.
 * :func:`dw_conv_s8`: TFLM ``DepthwiseConvPerChannel`` for one frame of a causal k=3 conv with
   dilation d: per kept channel the 3-input per-channel FC of (h[t-2d], h[t-d], x[t]) (the same
-  int32 accumulate and requantisation as fc_s8, vectorised over the kept channels), then the history ring update: the frame's input for kept
-  channels, the zero point (real zero) for skipped ones.
+  int32 accumulate and requantisation as fc_s8, vectorised over the kept channels), then the
+  history ring update: the frame's input for kept channels, the zero point (real zero) for
+  skipped ones.
 
 Masks are boolean arrays here; :func:`pack_mask` gives the C layout (bit c of word c / 32).
 """

@@ -77,7 +77,8 @@ class IntNet:
 
     def reset(self) -> None:
         c = self.qm.config.conv
-        self.rings = [np.full((2 * b.dilation, c), z, np.int8) for b, z in zip(self.qm.blocks, self.qm.ring_zero)]
+        self.rings = [np.full((2 * b.dilation, c), z, np.int8)
+                      for b, z in zip(self.qm.blocks, self.qm.ring_zero, strict=True)]
         self.pos = [0] * len(self.qm.blocks)
 
     def frame(self, feat: np.ndarray) -> IntFrame:
