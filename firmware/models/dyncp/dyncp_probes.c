@@ -30,6 +30,45 @@ int32_t dyncp_probes_scores(const dyncp_probes_t *p, const uint32_t *mask_words,
         scores[k] = p->bias[k];
     }
     const uint32_t *wp = mask_words;
+    if (n_probes == 10u) {
+        /* the shipped probe set: ten accumulators in registers, one row of loads per set bit */
+        int32_t a0 = scores[0], a1 = scores[1], a2 = scores[2], a3 = scores[3], a4 = scores[4];
+        int32_t a5 = scores[5], a6 = scores[6], a7 = scores[7], a8 = scores[8], a9 = scores[9];
+        for (uint32_t b = 0; b < p->n_blocks; ++b) {
+            for (uint32_t j = 0; j < n_words; ++j) {
+                uint32_t w = *wp++;
+                if (j + 1u == n_words) {
+                    w &= tail_mask;
+                }
+                const int16_t *base = p->weights + (b * n_ch + 32u * j) * 10u;
+                while (w != 0u) {
+                    const int16_t *r = base + DP_CTZ(w) * 10u;
+                    a0 += r[0];
+                    a1 += r[1];
+                    a2 += r[2];
+                    a3 += r[3];
+                    a4 += r[4];
+                    a5 += r[5];
+                    a6 += r[6];
+                    a7 += r[7];
+                    a8 += r[8];
+                    a9 += r[9];
+                    w &= w - 1u;
+                }
+            }
+        }
+        scores[0] = a0;
+        scores[1] = a1;
+        scores[2] = a2;
+        scores[3] = a3;
+        scores[4] = a4;
+        scores[5] = a5;
+        scores[6] = a6;
+        scores[7] = a7;
+        scores[8] = a8;
+        scores[9] = a9;
+        return 0;
+    }
     for (uint32_t b = 0; b < p->n_blocks; ++b) {
         for (uint32_t j = 0; j < n_words; ++j) {
             uint32_t w = *wp++;
