@@ -175,14 +175,6 @@ def _gate_rows(hidden: int, g: int) -> slice:
     return slice(g * hidden, (g + 1) * hidden)
 
 
-def _quantize_bias(b: np.ndarray | None, scale: np.ndarray) -> np.ndarray:
-    if b is None:
-        return np.zeros(scale.shape, np.int32)
-    v = np.asarray(b, np.float64) / scale.astype(np.float64)
-    r = np.sign(v) * np.floor(np.abs(v) + 0.5)
-    return np.clip(r, q8.INT32_MIN, q8.INT32_MAX).astype(np.int32)
-
-
 def quantize_gru(weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarray | None = None,
                  bias_hh: np.ndarray | None = None, calib_x: np.ndarray | None = None, *,
                  bits: GruBits | None = None, x_scale: float | None = None,
@@ -216,8 +208,8 @@ def quantize_gru(weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarr
         qh[rows], s_h[rows] = q8.quantize_per_channel(w_hh[rows], getattr(bits, f"w_h{gate}"))
     s_x = float(np.float32(x_scale))
     s_state = 2.0 ** -Q_ACT
-    b_i = _quantize_bias(bias_ih, (s_x * s_i.astype(np.float64)))
-    b_h = _quantize_bias(bias_hh, (s_state * s_h.astype(np.float64)))
+    b_i = q8.quantize_bias(bias_ih, (s_x * s_i.astype(np.float64)))
+    b_h = q8.quantize_bias(bias_hh, (s_state * s_h.astype(np.float64)))
     m_i, sh_i = q8.fc_multipliers(s_x, s_i, 2.0 ** -Q_PRE)
     m_h, sh_h = q8.fc_multipliers(s_state, s_h, 2.0 ** -Q_PRE)
     worst = np.abs(qh.astype(np.int64)).sum(axis=1) * 32768 + np.abs(b_h.astype(np.int64))

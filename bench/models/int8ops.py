@@ -196,6 +196,17 @@ def quantize_per_channel(w: np.ndarray, bits: int = 8) -> tuple[np.ndarray, np.n
     return np.clip(q, -qmax, qmax).astype(np.int8), scale
 
 
+def quantize_bias(b: np.ndarray | None, scale: np.ndarray) -> np.ndarray:
+    """int32 bias at ``scale`` (s_in * s_w per channel): round half away from zero, saturated;
+    zeros for no bias."""
+    sc = np.asarray(scale, np.float64)
+    if b is None:
+        return np.zeros(sc.shape, np.int32)
+    v = np.asarray(b, np.float64) / sc
+    r = np.sign(v) * np.floor(np.abs(v) + 0.5)
+    return np.clip(r, INT32_MIN, INT32_MAX).astype(np.int32)
+
+
 def clamp_bits(v: np.ndarray, bits: int) -> np.ndarray:
     """Saturate integers to the signed ``bits``-bit range."""
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1

@@ -63,13 +63,12 @@ def _static_image(run: Run, entry: ImageEntry, cfg: Any, others: Sequence[ImageE
     return None
 
 
-def _mean_col(run: Run, image: str, utts: Sequence[str], col: str) -> float | None:
-    vals = []
-    for u in utts:
-        t = _frames(run, image, u)
-        if col in t.column_names:
-            vals.append(t[col].to_numpy().astype(np.float64))
-    return float(np.concatenate(vals).mean()) if vals else None
+def _means(run: Run, image: str, utts: Sequence[str], cols: Sequence[str]) -> dict[str, float | None]:
+    """Per-frame means of ``cols`` over the frames of ``utts`` (one read of the image's frames)."""
+    t = run.frames(image)
+    keep = np.isin(np.asarray(t["utt"].to_pylist(), dtype=object), list(utts))
+    return {c: float(t[c].to_numpy()[keep].astype(np.float64).mean()) if c in t.column_names and keep.any()
+            else None for c in cols}
 
 
 def _saving(dyn: float | None, static: float | None) -> float | None:
@@ -91,20 +90,19 @@ def build_view(run: Run, entry: ImageEntry, utts: Sequence[Utterance],
     if not us:
         return doc
     static = _static_image(run, entry, cfg, others)
-    stage = "stage_network"
-    figs = {"total": _mean_col(run, entry.name, ids, "total"), "network": _mean_col(run, entry.name, ids, stage)}
-    doc["per_frame"] = {"total": figs["total"], "network": figs["network"],
-                        "macs": _mean_col(run, entry.name, ids, "macs"),
+    cols = ("total", "stage_network", "macs")
+    m = _means(run, entry.name, ids, cols)
+    doc["per_frame"] = {"total": m["total"], "network": m["stage_network"], "macs": m["macs"],
                         "macs_static_model": cfg.static_macs()}
-    doc["per_frame"]["mac_saving_pct"] = _saving(doc["per_frame"]["macs"], cfg.static_macs())
+    doc["per_frame"]["mac_saving_pct"] = _saving(m["macs"], cfg.static_macs())
     doc["static_image"] = static
     if static is not None:
         s_ids = [u for u in ids if u in run.done_utterances(static)]
-        st = {"total": _mean_col(run, static, s_ids, "total"), "network": _mean_col(run, static, s_ids, stage)}
-        dy = {"total": _mean_col(run, entry.name, s_ids, "total"), "network": _mean_col(run, entry.name, s_ids, stage)}
-        doc["vs_static"] = {"utterances": len(s_ids), "static_total": st["total"], "static_network": st["network"],
+        st, dy = _means(run, static, s_ids, cols), _means(run, entry.name, s_ids, cols)
+        doc["vs_static"] = {"utterances": len(s_ids), "static_total": st["total"],
+                            "static_network": st["stage_network"],
                             "saving_total_pct": _saving(dy["total"], st["total"]),
-                            "saving_network_pct": _saving(dy["network"], st["network"])}
+                            "saving_network_pct": _saving(dy["stage_network"], st["stage_network"])}
     if not cfg.gated:
         return doc
     tgt_bits, ref_bits, labels = [], [], []

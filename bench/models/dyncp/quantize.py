@@ -46,7 +46,7 @@ from bench.data.audio import to_float
 from bench.errors import ConfigError
 from bench.models import int8ops as q8
 from bench.models.dyncp import frontend
-from bench.models.dyncp.config import HOP_LEN, DyncpConfig
+from bench.models.dyncp.config import DyncpConfig
 from bench.models.dyncp.reference import DyncpModel, DyncpNet, _prelu
 
 F32 = np.float32
@@ -263,16 +263,10 @@ def _qp(v: np.ndarray, nonneg: bool = False) -> tuple[float, int]:
     return float(F32(s)), int(z)
 
 
-def _bias(b: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    v = np.asarray(b, np.float64) / scale
-    r = np.sign(v) * np.floor(np.abs(v) + 0.5)
-    return np.clip(r, q8.INT32_MIN, q8.INT32_MAX).astype(np.int32)
-
-
 def _fc(w: np.ndarray, b: np.ndarray, s_in: float, z_in: int, s_out: float, z_out: int,
         relu: bool = False) -> QFc:
     wq, s_w = q8.quantize_per_channel(np.asarray(w, F32), 8)
-    bq = _bias(b, s_in * s_w.astype(np.float64))
+    bq = q8.quantize_bias(b, s_in * s_w.astype(np.float64))
     mult, shift = q8.fc_multipliers(s_in, s_w, s_out)
     return QFc(wq, bq, mult, shift, -z_in, z_out, max(-128, z_out) if relu else -128, 127)
 
@@ -290,7 +284,7 @@ def _act(alpha: np.ndarray, beta: np.ndarray, s_in: float, z_in: int, s_out: flo
 def _gate_out(w: np.ndarray, b: np.ndarray, s_in: float, z_in: int) -> QFc:
     """Output scale min_c s_in s_w[c], zero point 0: multipliers >= 1, so sign(out) = sign(acc)."""
     wq, s_w = q8.quantize_per_channel(np.asarray(w, F32), 8)
-    bq = _bias(b, s_in * s_w.astype(np.float64))
+    bq = q8.quantize_bias(b, s_in * s_w.astype(np.float64))
     s_out = float(F32(s_in * float(s_w.min())))
     mult, shift = q8.fc_multipliers(s_in, s_w, s_out * (1.0 - 1e-6))
     worst = int(np.abs(bq).max()) + int(np.abs(wq.astype(np.int64)).sum(axis=1).max()) * 256
@@ -351,7 +345,7 @@ def quantize_model(model: DyncpModel, calib: Iterable[np.ndarray], info: Mapping
         blocks.append(QBlock(i, spec.dilation, spec.gated, gh, go, pw1, act1, dw, act2, pw2, add))
         x_q = sc[f"b{i}.x"]
     wq, s_w = q8.quantize_per_channel(p["backend.weight"][:, :, 0], 8)
-    bq = _bias(p["backend.bias"], x_q[0] * s_w.astype(np.float64))
+    bq = q8.quantize_bias(p["backend.bias"], x_q[0] * s_w.astype(np.float64))
     mult, shift = q8.fc_multipliers(x_q[0], s_w, Q_PRE)
     back = QFc(wq, bq, mult, shift, -x_q[1], 0, -32768, 32767)
     doc: dict[str, object] = {"calibration_frames": int(acts["features"].size // cfg.n_bins),
@@ -389,4 +383,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["HOP_LEN", "DyncpQuant", "QAct", "QBlock", "QFc", "feature_thresholds", "quantize_model"]
+__all__ = ["DyncpQuant", "QAct", "QBlock", "QFc", "feature_thresholds", "quantize_model"]

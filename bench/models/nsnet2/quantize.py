@@ -212,12 +212,6 @@ def float_activations(model: Nsnet2Model, utterances: Iterable[np.ndarray]) -> d
     return {k: np.concatenate(v) for k, v in acc.items()}
 
 
-def _bias(b: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    v = np.asarray(b, np.float64) / scale
-    r = np.sign(v) * np.floor(np.abs(v) + 0.5)
-    return np.clip(r, q8.INT32_MIN, q8.INT32_MAX).astype(np.int32)
-
-
 def quantize_model(model: Nsnet2Model, calib: Iterable[np.ndarray], info: Mapping[str, object] | None = None
                    ) -> QuantModel:
     """Quantise every layer of ``model`` with activation ranges from the calibration audio."""
@@ -243,7 +237,7 @@ def quantize_model(model: Nsnet2Model, calib: Iterable[np.ndarray], info: Mappin
                                         e8, e32, e32, e32, gru=g, rq_mult=rm, rq_shift=rs)
             continue
         w, s_w = q8.quantize_per_channel(p[f"{L.name}.weight"], 8)
-        b = _bias(p[f"{L.name}.bias"], s_in * s_w.astype(np.float64))
+        b = q8.quantize_bias(p[f"{L.name}.bias"], s_in * s_w.astype(np.float64))
         if L.act == "sigmoid":
             mult, shift = q8.fc_multipliers(s_in, s_w, Q_PRE)
             layers[L.name] = QuantLayer(L.name, "head", L.n_in, L.n_out, L.macs, s_in, z_in, 2.0**-15, 0,
