@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.errors import ConfigError, ImageError
 from bench.images import PROTOCOL_VERSION, ImageEntry, images_dir, sha256_file
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 CC = "arm-none-eabi-gcc"
 COMMON_CFLAGS = [

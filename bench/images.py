@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import ImageError
-from bench.targets import TargetSpec, repo_root
+from bench.paths import images_dir as images_dir
+from bench.targets.spec import TargetSpec
 
 PROTOCOL_VERSION = 1
 ELF_MAGIC = b"\x7fELF"
-
-
-def images_dir() -> Path:
-    return repo_root() / "firmware_images"
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.errors import ResultsError
+from bench.paths import repo_root
 from bench.results.compare import CompareOptions, Comparison, compare_sets
 from bench.results.measures import ImageMeasures, run_measures
 from bench.results.store import Run, now_iso, read_json, write_json
-from bench.targets import repo_root
 
 BASELINE_VERSION = 1
 GATE_IMAGES = ("passthrough-an386", "dsp-baseline-an386", "nsnet2-small-an386", "dyncp-small-r100-an386",

@@ -5,7 +5,14 @@ run.json          provenance, options, per-image status (rewritten atomically as
 <image>/frames/<utt>.parquet   one row per frame (written when the utterance is complete)
 <image>/audio/<utt>.wav        enhanced output as received from the target
 <image>/summary.json           per-frame counter statistics
+<image>/metrics.parquet, fidelity.parquet, comparison.json   the three-way quality comparison
+<image>/view.json (+ <family>-*.png)   the image's family view (bench.families), when it has one
 <image>/console.log, <image>/driver.log
+context.json         reference baselines on the run's audio (WebRTC VAD, WORLD F0, DSP enhancer)
+<sweep-id>/sweep.json, sweep.md, sweep.png   a sweep; its points are runs <sweep-id>/<point>/
+
+This module owns every one of these names: the rest of the bench reads and writes them through
+:class:`Run` and :class:`Sweep`, never by path.
 
 run.json carries ``schema_version`` (SCHEMA_VERSION). A run without the field is version 1;
 :func:`migrate_meta` brings an older document up to date when it is read (the file on disk is
@@ -34,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.errors import ResultsError
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 SCHEMA_VERSION = 2
 
@@ -144,14 +151,7 @@ class Run:
     def write_frames(self, image: str, utt: str, table: pa.Table) -> None:
         d = self.image_dir(image) / "frames"
         d.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{utt}.")
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, d / f"{utt}.parquet")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _atomic_parquet(d / f"{utt}.parquet", table)
 
     def write_audio(self, image: str, utt: str, pcm: np.ndarray, sample_rate: int) -> None:
         import io
@@ -173,10 +173,147 @@ class Run:
         files = sorted(d.glob("*.parquet")) if d.is_dir() else []
         if not files:
             raise ResultsError(f"run {self.run_id} has no frames for image '{image}'")
-        return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+        return pa.concat_tables([_read_parquet(f) for f in files], promote_options="default")
+
+    def frames_of(self, image: str, utt: str) -> pa.Table:
+        """The frames of one utterance."""
+        p = self.image_dir(image) / "frames" / f"{utt}.parquet"
+        if not p.is_file():
+            raise ResultsError(f"run {self.run_id} has no frames for image '{image}', utterance '{utt}'")
+        return pq.read_table(p)
+
+    LOGS = ("console.log", "driver.log")
 
     def append_log(self, image: str, name: str, text: str) -> None:
+        if name not in self.LOGS:
+            raise ValueError(f"unknown log {name!r}; logs are {self.LOGS}")
         p = self.image_dir(image) / name
         p.parent.mkdir(parents=True, exist_ok=True)
         with open(p, "a", errors="replace") as f:
             f.write(text)
+
+    def workdir(self, image: str) -> Path:
+        """The image's folder, for a driver's own files (emulator logs, link FIFOs)."""
+        d = self.image_dir(image)
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    # per-image JSON documents -----------------------------------------------------
+    def _doc(self, image: str | None, name: str) -> Path:
+        return (self.path if image is None else self.image_dir(image)) / name
+
+    def _read_opt(self, path: Path) -> Any:
+        return read_json(path) if path.is_file() else None
+
+    def write_hello(self, image: str, doc: dict[str, Any]) -> None:
+        write_json(self._doc(image, "hello.json"), doc)
+
+    def read_hello(self, image: str) -> dict[str, Any] | None:
+        return self._read_opt(self._doc(image, "hello.json"))
+
+    def write_summary(self, image: str, doc: dict[str, Any]) -> None:
+        write_json(self._doc(image, "summary.json"), doc)
+
+    def read_summary(self, image: str) -> dict[str, Any] | None:
+        return self._read_opt(self._doc(image, "summary.json"))
+
+    def write_comparison(self, image: str, metrics: list[dict[str, Any]], fidelity: list[dict[str, Any]],
+                         doc: dict[str, Any]) -> None:
+        """metrics.parquet (per utterance and condition), fidelity.parquet, comparison.json."""
+        d = self.image_dir(image)
+        d.mkdir(parents=True, exist_ok=True)
+        for name, rows in (("metrics.parquet", metrics), ("fidelity.parquet", fidelity)):
+            _atomic_parquet(d / name, pa.Table.from_pylist(rows))
+        write_json(d / "comparison.json", doc)
+
+    def read_comparison(self, image: str) -> dict[str, Any] | None:
+        return self._read_opt(self._doc(image, "comparison.json"))
+
+    def read_fidelity(self, image: str) -> list[dict[str, Any]] | None:
+        p = self._doc(image, "fidelity.parquet")
+        return _read_parquet(p).to_pylist() if p.is_file() else None
+
+    def metrics_path(self, image: str) -> Path | None:
+        """metrics.parquet of the image, when it was scored (read by bench.results.measures)."""
+        p = self._doc(image, "metrics.parquet")
+        return p if p.is_file() else None
+
+    def write_view(self, image: str, family: str, doc: dict[str, Any]) -> None:
+        """The image's family view (bench.families): {"family": ..., **doc}."""
+        write_json(self._doc(image, "view.json"), {"family": family, **doc})
+
+    def read_view(self, image: str) -> dict[str, Any] | None:
+        doc = self._read_opt(self._doc(image, "view.json"))
+        if doc is None and self._doc(image, "dyncp.json").is_file():  # runs before the family seam
+            doc = {"family": "dyncp", **read_json(self._doc(image, "dyncp.json"))}
+        return doc
+
+    def plot_path(self, image: str | None, name: str) -> Path:
+        """Where a plot of the run (image None) or of an image goes: a file name ending in .png."""
+        if not name.endswith(".png") or "/" in name:
+            raise ValueError(f"plot names are plain .png file names, not {name!r}")
+        p = self._doc(image, name)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def write_context(self, doc: dict[str, Any]) -> None:
+        write_json(self._doc(None, "context.json"), doc)
+
+    def read_context(self) -> dict[str, Any] | None:
+        return self._read_opt(self._doc(None, "context.json"))
+
+    def has_context(self) -> bool:
+        return self._doc(None, "context.json").is_file()
+
+
+def _atomic_parquet(path: Path, table: pa.Table) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise ResultsError(f"{path} cannot be read ({e}); the file is damaged: delete it and re-run the image "
+                           "(bench run --resume keeps the rest)") from e
+
+
+class Sweep:
+    """A sweep directory: results/<sweep-id>/ with sweep.json, sweep.md, sweep.png; each point is
+    an ordinary run <sweep-id>/<point>/ (Run.create with that id)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @property
+    def sweep_id(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def create(cls, sweep_id: str, root: Path | None = None) -> "Sweep":
+        p = (root or results_root()) / sweep_id
+        if p.exists():
+            raise ResultsError(f"sweep directory {p} already exists; choose another --run-id")
+        p.mkdir(parents=True)
+        return cls(p)
+
+    def point_run_id(self, label: str) -> str:
+        return f"{self.sweep_id}/{label}"
+
+    def write(self, doc: dict[str, Any], markdown: str | None = None) -> None:
+        write_json(self.path / "sweep.json", doc)
+        if markdown is not None:
+            _atomic_write(self.path / "sweep.md", markdown.encode())
+
+    def read(self) -> dict[str, Any]:
+        return read_json(self.path / "sweep.json")
+
+    def plot_path(self) -> Path:
+        return self.path / "sweep.png"

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from bench.targets import TargetSpec
+from bench.targets.spec import TargetSpec
 
 
 def counter_stats(values: np.ndarray) -> dict[str, float]:

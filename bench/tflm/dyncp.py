@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import ConfigError
-from bench.models import int8ops as q8
+from bench.models.common import int8ops as q8
 from bench.models.dyncp.config import N_BINS
 from bench.models.dyncp.intnet import IntFrame, IntOut, enhance
 from bench.models.dyncp.quantize import Q_PRE, DyncpQuant, QAct, QBlock, QFc
@@ -273,7 +273,7 @@ def state_shapes(tflite: bytes) -> Sequence[tuple[int, ...]]:
 def tflm_reference(noisy: np.ndarray, config: Mapping[str, int], tflite_path: Path) -> np.ndarray:
     """The runner's integer reference for a dyncp image whose manifest names a .tflite: the
     exported network in TFLM between the golden front and back end (the images take no options)."""
-    from bench.models.dyncp.family import model_dir, quant_model
+    from bench.models.dyncp.refs import model_dir, quant_model
 
     if config:
         raise ConfigError(f"dyncp images take no options (got {', '.join(config)})")

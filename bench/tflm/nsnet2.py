@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from bench.errors import ConfigError
-from bench.models import gru_int as gi
-from bench.models import int8ops as q8
+from bench.models.common import gru_int as gi
+from bench.models.common import int8ops as q8
 from bench.models.nsnet2.golden import GoldenFrame, GoldenOut, enhance
 from bench.models.nsnet2.quantize import Q_PRE, QuantLayer, QuantModel
 from bench.tflm.graph import Graph, Interpreter, T, read_description
@@ -159,8 +159,9 @@ def tflm_reference(noisy: np.ndarray, config: Mapping[str, int], tflite_path: Pa
     the exported network in TFLM between the golden front and back end. Refused (ConfigError)
     when the run's CONFIGURE selects another exit or the dynamic policy, which the static graph
     does not represent."""
-    from bench.models.nsnet2.family import _quant_model, policy_from_config
-    from bench.targets import repo_root
+    from bench.models.nsnet2.refs import policy_from_config
+    from bench.models.nsnet2.refs import quant_model as _quant_model
+    from bench.paths import repo_root
 
     data = Path(tflite_path).read_bytes()
     doc = describe(data)

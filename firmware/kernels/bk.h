@@ -3,7 +3,7 @@
  *
  * Integer semantics are TFLite-Micro's (per-channel symmetric int8 weights, asymmetric int8
  * activations, int32 bias, Q31 multiplier + shift requantisation with gemmlowp rounding);
- * bench/models/int8ops.py and bench/models/gru_int.py are the golden models the kernels
+ * bench/models/common/int8ops.py and bench/models/common/gru_int.py are the golden models the kernels
  * match bit for bit, docs/kernels.md has the formulas.
  *
  * Conventions: every function returns a bk_status_t; no malloc; kernels that need working
@@ -79,7 +79,7 @@ bk_status_t bk_fc_s16(const bk_fc_params_t *params, const bk_per_channel_t *quan
 /* ---- activations (TFLM int16 LOGISTIC / TANH) ----------------------------------------- */
 
 /* Q3.12 input (scale 2^-12): input_multiplier = 0, input_left_shift = 0. Other scales: the
- * pair TFLM's Prepare computes (bench.models.int8ops.sigmoid_s16_params). Output Q0.15. */
+ * pair TFLM's Prepare computes (bench.models.common.int8ops.sigmoid_s16_params). Output Q0.15. */
 bk_status_t bk_sigmoid_s16(const int16_t *input, int16_t *output, int32_t size,
                            int32_t input_multiplier, int32_t input_left_shift);
 bk_status_t bk_tanh_s16(const int16_t *input, int16_t *output, int32_t size,
@@ -123,7 +123,7 @@ bk_status_t bk_requantize_s16_s8(const int16_t *input, int8_t *output, int32_t s
 
 /* ---- GRU -------------------------------------------------------------------------------- */
 
-/* One GRU layer's integer parameters (bench.models.gru_int.GruQuant.c_arrays), PyTorch
+/* One GRU layer's integer parameters (bench.models.common.gru_int.GruQuant.c_arrays), PyTorch
  * layout and gate order r, z, n. x: int8 (scale s_x, zero point z_x); h: int16 Q0.15. */
 typedef struct {
     int32_t input_size;      /* I */

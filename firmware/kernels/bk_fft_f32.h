@@ -1,5 +1,5 @@
 /* float32 FFT building blocks of the model runners' STFTs (nsNet2 320 points, Conv-FSENet 512):
- * one IEEE rounding per operation in the order of bench/models/fft32.py (build with
+ * one IEEE rounding per operation in the order of bench/models/common/fft32.py (build with
  * -ffp-contract=off). Header-only, static inline: each runner instantiates them with its own
  * constant sizes and tables. */
 #ifndef BK_FFT_F32_H

@@ -1,5 +1,5 @@
 /* One timestep of an integer GRU (PyTorch gate convention), every operator at its default
- * width (bench.models.gru_int.GruBits()): int8 x and weights, int16 Q3.12 pre-activations,
+ * width (bench.models.common.gru_int.GruBits()): int8 x and weights, int16 Q3.12 pre-activations,
  * int16 Q0.15 activations, products and state.
  *
  *   gx = FC_s8->s16(x)      (3H, Q3.12)        gh = FC_16x8(h) (3H, Q3.12)

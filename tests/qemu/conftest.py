@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.drivers.qemu import QemuDriver
+from bench.targets.drivers.qemu import QemuDriver
 from bench.images import find_image
 from bench.link.session import Session
 from bench.targets import load_target

@@ -1,8 +1,8 @@
 """The bench kernels on the Cortex-M4F (QEMU mps2-an386), both code paths -- the DSP path
 (SMLAD / SXTB16, the default for this core) and the reference path (-DBK_FORCE_REF) -- are
-bit-exact with the golden model on every case of bench.kernelbench.quick_cases: all kernels
+bit-exact with the golden model on every case of bench.harness.kernels.quick_cases: all kernels
 at odd shapes, the small-configuration FC shapes, GRU cells over several timesteps.
-Timings are printed by `python -m bench.kernelbench`, not asserted here."""
+Timings are printed by `python -m bench.harness.kernels`, not asserted here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from bench import kernelbench as kb
+from bench.harness import kernels as kb
 
 pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
 

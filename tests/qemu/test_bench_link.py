@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bench.linkbench import link_benchmark
+from bench.harness.link import link_benchmark
 from bench.targets import load_target
 
 

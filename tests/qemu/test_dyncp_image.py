@@ -9,8 +9,8 @@ import pytest
 
 from bench.data.loader import load_set
 from bench.models.dyncp import intnet
-from bench.models.dyncp.family import model_dir, quant_model
-from bench.results.dyncp_view import mask_bits
+from bench.families.dyncp import model_dir, quant_model
+from bench.families.dyncp.view import mask_bits
 from bench.runner import Runner, RunOptions
 
 TARGET = "qemu-mps2-an386-sh"
@@ -89,13 +89,11 @@ def test_static_and_r50_bit_exact_and_ordered(results_dir, shipped, r25_run):
 
 
 def test_counts_repeat_exactly_and_view_is_written(results_dir, shipped):
-    from bench.results.dyncp_view import read_view
-
     utts = shipped[:1]
     a = Runner(RunOptions(target=TARGET, images=(R100, R25)), utterances=utts).start()
     b = Runner(RunOptions(target=TARGET, images=(R25,), metrics=False), utterances=utts).start()
     assert a.frames(R25).select(COLS).to_pylist() == b.frames(R25).select(COLS).to_pylist()
-    v = read_view(a, R25)
+    v = a.read_view(R25)
     assert v is not None and v["static_image"] == R100
     assert v["vs_static"]["saving_network_pct"] > 10
     assert 0.2 < float(np.mean(v["kept_fraction"]["target"])) < 0.35

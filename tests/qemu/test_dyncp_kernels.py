@@ -1,12 +1,12 @@
 """The DynCP channel-masked kernels on the Cortex-M4F (QEMU mps2-an386), both code paths -- the
 DSP path (SMLAD / SXTB16 / PKH / SMLABB, the default for this core) and the reference path
 (-DBK_FORCE_REF) -- are bit-exact with the golden ops (bench.models.dyncp.golden) on every
-case of bench.models.dyncp.kernelbench.cases: odd shapes, all-off / all-on / random masks, the
+case of bench.harness.dyncp_kernels.cases: odd shapes, all-off / all-on / random masks, the
 dyncp-small and dyncp-full frame shapes, and the edge cases of the DSP path's assembly
 (kernelbench.edge_cases: multipliers 0 / below 2^30, shifts -31..30, NULL and full-range
 biases, narrow activation ranges, every nibble value, mask runs across words, sizes 1..150);
 output, history ring and ring position compared.
-Instruction counts are printed by `python -m bench.models.dyncp.kernelbench`, not asserted."""
+Instruction counts are printed by `python -m bench.harness.dyncp_kernels`, not asserted."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from bench import kernelbench as kb
+from bench.harness import kernels as kb
 from bench.models.dyncp import kernelbench as dkb
 
 pytestmark = pytest.mark.skipif(

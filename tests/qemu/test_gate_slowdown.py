@@ -15,7 +15,7 @@ from bench.cli import main
 from bench.images import ImageEntry
 from bench.results.baseline import baselines_dir, read_baseline
 from bench.results.compare import EXIT_REGRESSION
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 IMAGE = "dsp-baseline-an386"
 

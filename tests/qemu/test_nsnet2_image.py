@@ -8,7 +8,8 @@ import pytest
 
 from bench.data.loader import load_set
 from bench.models.nsnet2 import golden as G
-from bench.models.nsnet2.family import _quant_model, model_dir
+from bench.models.nsnet2.refs import model_dir
+from bench.models.nsnet2.refs import quant_model as _quant_model
 from bench.models.nsnet2.reference import ExitPolicy
 from bench.runner import Runner, RunOptions
 
@@ -95,11 +96,11 @@ def test_bad_configure_is_refused(results_dir, synth_utts):
 def test_exit_sweep_writes_table_and_plot(results_dir):
     import json
 
-    from bench.sweep import SweepPoint, run_exit_sweep
+    from bench.families.nsnet2 import exit_points
+    from bench.runner.sweep import run_sweep
 
-    pts = [SweepPoint("exit0", "static", (("exit", 0),), exit=0), SweepPoint("exit3", "static", (("exit", 3),), exit=3),
-           SweepPoint("dyn4800", "dynamic", (("policy", 1), ("thr_q15", 4800)), thr_q15=4800)]
-    sdir = run_exit_sweep(RunOptions(target=TARGET, images=(IMAGE,), limit=1, run_id="sw"), points=pts)
+    pts = [p for p in exit_points(5, (4800,)) if p.label in ("exit0", "exit3", "dyn4800")]
+    sdir = run_sweep(RunOptions(target=TARGET, images=(IMAGE,), limit=1, run_id="sw"), "exit", points=pts).path
     doc = json.loads((sdir / "sweep.json").read_text())
     rows = {r["point"]: r for r in doc["points"]}
     assert set(rows) == {"exit0", "exit3", "dyn4800"} and not doc["failed"]

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from bench.drivers.qemu import QemuDriver
+from bench.targets.drivers.qemu import QemuDriver
 from bench.errors import DeviceError, HandshakeError, TargetError
 from bench.images import find_image
 from bench.link import messages as m

@@ -6,8 +6,8 @@ import ctypes
 import random
 from pathlib import Path
 
-from bench.models.native import build_shared
-from bench.targets import repo_root
+from bench.models.common.native import build_shared
+from bench.paths import repo_root
 
 
 def load_agent(model_sources: list[Path] | None = None, name: str = "agent_passthrough") -> ctypes.CDLL:

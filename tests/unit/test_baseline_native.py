@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.models import baseline as bl
-from bench.models.native import build_shared, cache_dir
-from bench.targets import repo_root
+from bench.models.common.native import build_shared, cache_dir
+from bench.paths import repo_root
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not installed")
 

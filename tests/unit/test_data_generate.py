@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
-from bench.data.cli import add_parser
+from bench.cli.data import add_parser
 from bench.data.generate import LABEL_COLUMNS, SetOptions, main_make, make_set
 from bench.data.labels import active_power, frame_labels, n_frames
 from bench.data.loader import load_set

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from bench.data.loader import default_set_path, load_set
-from bench.models import int8ops as q8
+from bench.models.common import int8ops as q8
 from bench.models.dyncp import DyncpModel, intnet
 from bench.models.dyncp.config import HOP_LEN
 from bench.models.dyncp.quantize import DyncpQuant, feature_thresholds
 from bench.models.dyncp.reference import enhance_offline
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 MODEL = repo_root() / "models/dyncp/dyncp-small-r25"
 

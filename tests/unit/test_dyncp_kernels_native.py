@@ -1,6 +1,6 @@
 """DynCP kernels (firmware/kernels/bk_pw_conv_s8.c, bk_pw_conv_t_s8.c, bk_dw_conv_s8.c) built
 with host gcc are BIT-EXACT with the golden ops (bench.models.dyncp.golden, built on
-bench.models.int8ops) on the reference path and on the DSP path's data layout
+bench.models.common.int8ops) on the reference path and on the DSP path's data layout
 (-DBK_EMULATE_DSP), for random keep-masks including all-off and all-on, odd channel counts
 and extreme multipliers; skipped channels are never written and their weights never read."""
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.kernelbench import KernelStatusError
-from bench.models import int8ops as q8
+from bench.harness.kernels import KernelStatusError
+from bench.models.common import int8ops as q8
 from bench.models.dyncp import golden as g
 from bench.models.dyncp.kernels import DyncpKernels
 

@@ -15,8 +15,8 @@ from bench.models.dyncp import intnet
 from bench.models.dyncp.config import HOP_LEN, N_BINS
 from bench.models.dyncp.export import generate, load_probes, out_dir_for, source_name
 from bench.models.dyncp.quantize import DyncpQuant
-from bench.models.native import build_shared
-from bench.targets import repo_root
+from bench.models.common.native import build_shared
+from bench.paths import repo_root
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not installed")
 

@@ -9,7 +9,7 @@ import pytest
 from bench.errors import HandshakeError, ImageError
 from bench.images import find_image, load_manifest, verify_image
 from bench.link import messages as m
-from bench.runner import check_hello
+from bench.runner.stream import check_hello
 from bench.targets import load_target
 
 

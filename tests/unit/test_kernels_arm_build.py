@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from bench.kernelbench import KERNEL_DIR, M4F, kernel_sources
-from bench.targets import repo_root
+from bench.harness.kernels import KERNEL_DIR, M4F, kernel_sources
+from bench.paths import repo_root
 
 ARM_CC = "arm-none-eabi-gcc"
 FLAGS = [*M4F, "-O2", "-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-Wconversion",

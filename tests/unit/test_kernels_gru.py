@@ -1,4 +1,4 @@
-"""The integer GRU (bench.models.gru_int): bit-width genome, float reference (PyTorch gate
+"""The integer GRU (bench.models.common.gru_int): bit-width genome, float reference (PyTorch gate
 convention), quantizer, and the integer cell's error against float at several widths."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from bench.errors import ConfigError
-from bench.models import gru_int as gi
-from bench.models import int8ops as q8
+from bench.models.common import gru_int as gi
+from bench.models.common import int8ops as q8
 
 
 def _layer(rng, i_size=24, hidden=16, gain=2.0):

@@ -1,4 +1,4 @@
-"""The integer golden model (bench.models.int8ops) against independent scalar transliterations
+"""The integer golden model (bench.models.common.int8ops) against independent scalar transliterations
 of the gemmlowp / TFLM definitions, exact rational arithmetic, known values and float math."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.errors import ConfigError
-from bench.models import int8ops as q8
-from bench.targets import repo_root
+from bench.models.common import int8ops as q8
+from bench.paths import repo_root
 
 I32 = st.integers(q8.INT32_MIN, q8.INT32_MAX)
 I16 = st.integers(-32768, 32767)
@@ -163,7 +163,7 @@ def test_sigmoid_table_is_tflms():
 def test_lut_source_in_sync():
     path = repo_root() / "firmware/kernels/bk_sigmoid_lut.c"
     assert path.read_text() == q8.sigmoid_lut_c_source(), \
-        "regenerate: python -m bench.models.int8ops > firmware/kernels/bk_sigmoid_lut.c"
+        "regenerate: python -m bench.models.common.int8ops > firmware/kernels/bk_sigmoid_lut.c"
 
 
 def test_sigmoid_tanh_accuracy_over_every_q312_input():

@@ -1,5 +1,5 @@
 """firmware/kernels built with host gcc are BIT-EXACT with the golden model
-(bench.models.int8ops / gru_int): the reference path, and the DSP path's data layout with
+(bench.models.common.int8ops / gru_int): the reference path, and the DSP path's data layout with
 portable C models of SMLAD / SXTB16 (-DBK_EMULATE_DSP). Hypothesis drives shapes (odd sizes,
 sizes not a multiple of 4), values, zero points and extreme multipliers / shifts. The real
 DSP instructions are checked on the Cortex-M4F in tests/qemu/test_bench_kernels.py."""
@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.errors import ConfigError
-from bench.kernelbench import FcParams, KernelStatusError, NativeKernels, PerChannel, fc_scratch_bytes
-from bench.models import gru_int as gi
-from bench.models import int8ops as q8
+from bench.harness.kernels import FcParams, KernelStatusError, NativeKernels, PerChannel, fc_scratch_bytes
+from bench.models.common import gru_int as gi
+from bench.models.common import int8ops as q8
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not installed")
 

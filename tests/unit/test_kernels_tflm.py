@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.models import int8ops as q8
+from bench.models.common import int8ops as q8
 
 pytest.importorskip("tflite_micro")
 from bench.tflm.conformance import assert_bit_exact  # noqa: E402
@@ -46,7 +46,7 @@ def test_fc_s8_s16_equals_tflm_quantize_then_16x8_fc():
 def test_gru_cell_equals_the_same_cell_as_a_tflm_graph():
     """gru_int.gru_cell_int (default widths, = bk_gru_cell_s8) against the cell written as a
     graph of TFLM operators: QUANTIZE, 6 x FC 16x8, ADD, LOGISTIC, TANH, MUL, SUB."""
-    from bench.models import gru_int as gi
+    from bench.models.common import gru_int as gi
 
     rng = np.random.default_rng(13)
     i_size, hs = 10, 7

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 ROOT = repo_root()
 SRC = ROOT / "firmware/models/nsnet2"

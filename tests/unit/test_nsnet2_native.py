@@ -10,12 +10,12 @@ import shutil
 import numpy as np
 import pytest
 
-from bench.models.native import build_shared
+from bench.models.common.native import build_shared
 from bench.models.nsnet2 import golden as G
 from bench.models.nsnet2.export import generate, source_name
 from bench.models.nsnet2.quantize import QuantModel
 from bench.models.nsnet2.reference import ExitPolicy
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc not installed")
 

@@ -9,10 +9,10 @@ import pytest
 from bench.errors import BenchError, ConfigError
 from bench.models.nsnet2 import golden as G
 from bench.models.nsnet2.config import get_config
-from bench.models.nsnet2.family import float_ref, golden_ref, policy_from_config
+from bench.families.nsnet2 import float_ref, golden_ref, policy_from_config
 from bench.models.nsnet2.quantize import QuantModel, layer_inputs, quantize_model
 from bench.models.nsnet2.reference import ExitPolicy, Nsnet2Model, enhance_streaming
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 MODEL_DIR = repo_root() / "models/nsnet2/nsnet2-small"
 
@@ -232,7 +232,7 @@ def test_train_command_without_torch_says_what_to_do(monkeypatch):
 
 
 def test_family_is_registered_with_float_and_golden_references():
-    from bench.models.registry import refs_for
+    from bench.families import refs_for
 
     refs = refs_for("nsnet2-ee")
     assert refs is not None and refs.golden is not None
@@ -247,8 +247,8 @@ def test_each_image_gets_the_references_of_its_own_model():
     """An image's manifest `model_dir` (firmware/images.toml) selects the model of its references."""
     import tomllib
 
-    from bench.models.nsnet2.family import to_int16
-    from bench.models.registry import refs_for
+    from bench.models.nsnet2.refs import to_int16
+    from bench.families import refs_for
 
     doc = tomllib.loads((repo_root() / "firmware/images.toml").read_text())
     dirs = {i["name"]: i.get("model_dir") for i in doc["image"] if i["model_family"] == "nsnet2-ee"}
@@ -266,4 +266,4 @@ def test_each_image_gets_the_references_of_its_own_model():
         assert np.array_equal(refs.float_ref(x, cfg), to_int16(enhance_streaming(fm, x, 1).audio)), name
         outs[name] = refs.golden(x, cfg)
     assert not np.array_equal(*outs.values())  # two different models
-    assert refs_for("nsnet2-ee") is not None and refs_for("passthrough", "models/x") is refs_for("passthrough")
+    assert refs_for("nsnet2-ee") is not None and refs_for("passthrough", "models/x") == refs_for("passthrough")

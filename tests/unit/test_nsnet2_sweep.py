@@ -6,7 +6,9 @@ import pytest
 
 from bench.errors import BenchError
 from bench.runner import RunOptions
-from bench.sweep import exit_points, markdown, plot, run_exit_sweep, sweep_table
+from bench.cli import sweep_table
+from bench.families.nsnet2 import exit_points
+from bench.runner.sweep import markdown, plot, run_sweep
 
 
 def _rows():
@@ -47,8 +49,8 @@ def test_plot_writes_a_png(tmp_path):
 
 def test_sweep_needs_one_early_exit_image():
     with pytest.raises(BenchError, match="exactly one --image"):
-        run_exit_sweep(RunOptions(images=()))
-    with pytest.raises(BenchError, match="not an early-exit"):
-        run_exit_sweep(RunOptions(images=("dsp-baseline-an386",)))
-    with pytest.raises(BenchError, match="drop them"):
-        run_exit_sweep(RunOptions(images=("nsnet2-small-an386",), configure=(("exit", 1),)))
+        run_sweep(RunOptions(images=()), "exit")
+    with pytest.raises(BenchError, match="sweep axes are none"):
+        run_sweep(RunOptions(images=("dsp-baseline-an386",)), "exit")
+    with pytest.raises(BenchError, match="drop exit"):
+        run_sweep(RunOptions(images=("nsnet2-small-an386",), configure=(("exit", 1),)), "exit")

@@ -13,7 +13,7 @@ import pytest
 from native_agent import NativeAgentTransport, load_agent
 
 from bench.link.session import Session
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 EX = repo_root() / "firmware" / "examples" / "lab_app"
 HOP = 160

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from bench.kernelbench import M4F
-from bench.targets import repo_root
+from bench.harness.kernels import M4F
+from bench.paths import repo_root
 
 ARM_CC = "arm-none-eabi-gcc"
 FLAGS = [*M4F, "-O2", "-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-Wconversion",

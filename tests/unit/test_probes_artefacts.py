@@ -18,7 +18,7 @@ from bench.models.probes.features import utterance_frames
 from bench.models.probes.golden import probe_scores
 from bench.models.probes.quant import COMMAND_FILE, JSON_FILE, headroom, load_npz, probe_names
 from bench.models.probes.readout import run_probes
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 MODELS = ["dyncp-small-r25", "dyncp-small-r50"]
 

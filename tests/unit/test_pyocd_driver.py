@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from bench.drivers import pyocd_driver
-from bench.drivers.pyocd_driver import (
+from bench.targets.drivers import pyocd as pyocd_driver
+from bench.targets.drivers.pyocd import (
     DEMCR,
     DEMCR_TRCENA,
     DWT_CTRL,
@@ -411,7 +411,7 @@ def test_missing_pyocd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image: P
 def test_module_imports_without_pyocd() -> None:
     import subprocess
 
-    code = ("import sys; sys.modules['pyocd'] = None; import bench.drivers.pyocd_driver as m; "
+    code = ("import sys; sys.modules['pyocd'] = None; import bench.targets.drivers.pyocd as m; "
             "assert 'pyocd' not in [k for k in sys.modules if sys.modules[k] is not None]")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -651,7 +651,7 @@ def test_shipped_target_tomls_load(tmp_path: Path, name: str, target_type: str, 
 
 
 def test_driver_is_found_by_name(tmp_path: Path) -> None:
-    from bench.drivers import make_driver
+    from bench.targets.drivers import make_driver
 
     assert isinstance(make_driver(load_target("nucleo-f429zi"), tmp_path), PyocdDriver)
 

@@ -1,8 +1,8 @@
 """Conformance with TFLite-Micro, operator by operator: for random shapes, scales and zero
 points (hypothesis), a one-operator .tflite built with TFLM's model editor runs in TFLM's host
 interpreter, and its output must equal, bit for bit, our numpy golden operator
-(bench.models.int8ops) AND our C kernel built natively (reference path and the DSP path's
-data layout, bench.kernelbench.NativeKernels). A failure names the first differing element
+(bench.models.common.int8ops) AND our C kernel built natively (reference path and the DSP path's
+data layout, bench.harness.kernels.NativeKernels). A failure names the first differing element
 and the inputs that fed it. Needs the `tflm` extra; skipped without it.
 
 Operators: FULLY_CONNECTED int8 per channel (with and without fused ReLU), FULLY_CONNECTED
@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 pytest.importorskip("tflite_micro")
 
-from bench.kernelbench import NativeKernels  # noqa: E402
-from bench.models import int8ops as q8  # noqa: E402
+from bench.harness.kernels import NativeKernels  # noqa: E402
+from bench.models.common import int8ops as q8  # noqa: E402
 from bench.tflm.conformance import assert_bit_exact  # noqa: E402
 from bench.tflm.graph import Graph, run  # noqa: E402
 

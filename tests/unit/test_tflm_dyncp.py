@@ -21,11 +21,11 @@ pytest.importorskip("tflite_micro")
 from bench.cli import main as bench_main  # noqa: E402
 from bench.data.loader import default_set_path, load_set  # noqa: E402
 from bench.errors import ConfigError  # noqa: E402
-from bench.models import int8ops as q8  # noqa: E402
+from bench.models.common import int8ops as q8  # noqa: E402
 from bench.models.dyncp import golden as dg  # noqa: E402
 from bench.models.dyncp import intnet  # noqa: E402
 from bench.models.dyncp.quantize import DyncpQuant, QAct  # noqa: E402
-from bench.targets import repo_root  # noqa: E402
+from bench.paths import repo_root  # noqa: E402
 from bench.tflm import dyncp as td  # noqa: E402
 from bench.tflm.conformance import assert_bit_exact  # noqa: E402
 from bench.tflm.graph import Graph, run  # noqa: E402
@@ -137,7 +137,7 @@ def dc_ops():
     """firmware/models/dyncp/dyncp_ops.c built natively (None without gcc)."""
     if shutil.which("gcc") is None:
         return None
-    from bench.models.native import build_shared
+    from bench.models.common.native import build_shared
 
     src = ROOT / "firmware/models/dyncp"
     return ctypes.CDLL(str(build_shared([src / "dyncp_ops.c"], [src, ROOT / "firmware/kernels"],
@@ -290,7 +290,7 @@ def test_masked_depthwise_history_is_the_golden_ring(c, d, frames, s_h, z_h, s_y
 
 def test_runner_takes_the_tflite_as_integer_reference(qms, exported, tmp_path):
     """A dyncp image whose manifest names a .tflite: the registry's TFLM reference runs it."""
-    from bench.models.registry import refs_for
+    from bench.families import refs_for
 
     name = "dyncp-small-r25"
     p = tmp_path / f"{name}.tflite"

@@ -17,9 +17,10 @@ from bench.errors import ConfigError, ImageError  # noqa: E402
 from bench.images import find_image, verify_image  # noqa: E402
 from bench.models.nsnet2.golden import enhance  # noqa: E402
 from bench.models.nsnet2.quantize import QuantModel  # noqa: E402
-from bench.models.registry import refs_for  # noqa: E402
-from bench.runner import Runner  # noqa: E402
-from bench.targets import load_target, repo_root  # noqa: E402
+from bench.families import refs_for  # noqa: E402
+from bench.runner.score import integer_reference  # noqa: E402
+from bench.paths import repo_root  # noqa: E402
+from bench.targets import load_target  # noqa: E402
 from bench.tflm.conformance import assert_bit_exact  # noqa: E402
 from bench.tflm.nsnet2 import describe, enhance_tflm, export  # noqa: E402
 
@@ -71,7 +72,7 @@ def test_export_cli(tmp_path):
     assert describe(out.read_bytes())["exit"] == 1
     assert bench_main(["export", "tflite", "nsnet2-small", "--exit", "7", "--out", str(out)]) == 2
     assert bench_main(["export", "tflite", str(tmp_path), "--out", str(out)]) == 2
-    from bench.tflm.cli import _model_dir
+    from bench.cli.export import _model_dir
 
     with pytest.raises(ConfigError, match="no quantised model"):
         _model_dir(str(tmp_path))
@@ -91,10 +92,10 @@ def test_runner_uses_tflm_for_the_image_and_falls_back_for_other_exits(utts):
     assert entry.tflite == "nsnet2-small-exit4.tflite"
     refs = refs_for(entry.model_family)
     u = utts[:1]
-    got, src = Runner._integer_reference(entry, refs, u, {})
+    got, src = integer_reference(entry, refs, u, {})
     assert src == "TFLM interpreter on nsnet2-small-exit4.tflite"
     assert np.array_equal(got[u[0].id], refs.golden(u[0].noisy, {}))
-    got, src = Runner._integer_reference(entry, refs, u, {"exit": 1})
+    got, src = integer_reference(entry, refs, u, {"exit": 1})
     assert src.startswith("numpy golden model (TFLM reference not used: nsnet2-small-exit4.tflite is static exit 4")
     assert np.array_equal(got[u[0].id], refs.golden(u[0].noisy, {"exit": 1}))
 

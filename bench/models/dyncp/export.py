@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.models import cgen, fft32
+from bench.models.common import cgen, fft32
 from bench.models.dyncp import intnet
 from bench.models.dyncp.quantize import DyncpQuant, QAct, QFc
 

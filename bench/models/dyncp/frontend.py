@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from bench.models import stft as stft_
+from bench.models.common import stft as stft_
 from bench.models.dyncp.config import FRAME_LEN, HOP_LEN, N_FFT
 
 F32 = np.float32

@@ -1,6 +1,6 @@
 """Integer golden ops of the DynCP kernels (firmware/kernels/bk_{pw,pw_t,dw}_conv_s8.c).
 
-TFLite-Micro int8 per-channel semantics (bench.models.int8ops), extended with a channel
+TFLite-Micro int8 per-channel semantics (bench.models.common.int8ops), extended with a channel
 keep-mask: a skipped channel is not computed at all. Every op here is the matching
 int8ops operator applied to the kept channels only, so the arithmetic is exactly TFLM's:
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.models import int8ops as q8
+from bench.models.common import int8ops as q8
 
 
 def pack_mask(keep: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@ firmware/models/dyncp/.
 
 Per hop of 256 int16 samples:
 
-1. **stft** (float32, one IEEE rounding per operation, bench.models.fft32): frame = [previous
+1. **stft** (float32, one IEEE rounding per operation, bench.models.common.fft32): frame = [previous
    hop, hop] in int16 units times the sqrt-Hann window; 512-point real DFT (256-point radix-4
    complex FFT + split); ``P = Xr^2 + Xi^2``; int8 feature ``-128 + #{j : P >= T_j}`` over the
    quantizer's 255 thresholds (a binary search on target).
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bench.models import fft32
-from bench.models import int8ops as q8
+from bench.models.common import fft32
+from bench.models.common import int8ops as q8
 from bench.models.dyncp import frontend
 from bench.models.dyncp import golden as g
 from bench.models.dyncp.config import FRAME_LEN, HOP_LEN, N_BINS

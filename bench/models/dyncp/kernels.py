@@ -1,4 +1,4 @@
-"""ctypes binding of the DynCP C kernels in a host build (bench.kernelbench.NativeKernels
+"""ctypes binding of the DynCP C kernels in a host build (bench.harness.kernels.NativeKernels
 builds every firmware/kernels/*.c, ours included). Signatures mirror bench.models.dyncp.golden."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import ctypes
 
 import numpy as np
 
-from bench.kernelbench import FcParams, KernelStatusError, NativeKernels, PerChannel, _p, fc_scratch_bytes
+from bench.harness.kernels import FcParams, KernelStatusError, NativeKernels, PerChannel, _p, fc_scratch_bytes
 from bench.models.dyncp.golden import pack_mask
 
 _U32P = ctypes.POINTER(ctypes.c_uint32)

@@ -1,6 +1,6 @@
 """Whole-network int8 quantizer of (DynCP) Conv-FSENet (post-training, calibrated).
 
-Every operator is a TFLite-Micro int8 operator (bench.models.int8ops), so the integer golden
+Every operator is a TFLite-Micro int8 operator (bench.models.common.int8ops), so the integer golden
 model (bench.models.dyncp.intnet) and an exported .tflite agree by construction:
 
 * **features**: ``f = |X|^c`` quantised to int8 with zero point -128 (``f >= 0``) by a table
@@ -44,7 +44,7 @@ import numpy as np
 
 from bench.data.audio import to_float
 from bench.errors import ConfigError
-from bench.models import int8ops as q8
+from bench.models.common import int8ops as q8
 from bench.models.dyncp import frontend
 from bench.models.dyncp.config import DyncpConfig
 from bench.models.dyncp.reference import DyncpModel, DyncpNet, _prelu

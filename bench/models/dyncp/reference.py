@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from bench.data.audio import to_float
 from bench.errors import ConfigError
-from bench.models import weightsio
+from bench.models.common import weightsio
 from bench.models.dyncp import frontend
 from bench.models.dyncp.config import HOP_LEN, KERNEL, BlockSpec, DyncpConfig
 

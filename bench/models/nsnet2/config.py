@@ -33,7 +33,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bench.errors import ConfigError
-from bench.models import configio
+from bench.models.common import configio
 
 SAMPLE_RATE = 16000
 FRAME_LEN = 320  # 20 ms analysis window

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.models import cgen
+from bench.models.common import cgen
 from bench.models.nsnet2 import golden
 from bench.models.nsnet2.config import BLOCKS, EXIT_KINDS
 from bench.models.nsnet2.quantize import QuantModel, all_layers, layer_inputs

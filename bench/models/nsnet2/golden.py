@@ -12,7 +12,7 @@ Per hop of 160 int16 samples (docs/nsnet2.md, "Golden model"):
    both sides; no libm); the normalisation and the input quantisation folded into one
    per-bin affine map ``v = L * A[k] + B[k]``, clamped to [-128, 127] and rounded half away
    from zero -> int8 features.
-2. **network** (integer, TFLite-Micro semantics, bench.models.int8ops / gru_int): int8 FC
+2. **network** (integer, TFLite-Micro semantics, bench.models.common.int8ops / gru_int): int8 FC
    layers with fused ReLU, integer GRUs (``gru_cell_int``, default GruBits, int16 Q0.15 state)
    whose state is requantised to int8 for the next layer, heads as int8 FC -> int16 Q3.12 ->
    int16 sigmoid (Q0.15). Exits: static ``k`` or the dynamic rule on the integer masks,
@@ -37,9 +37,9 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.errors import ConfigError
-from bench.models import fft32
-from bench.models import int8ops as q8
-from bench.models.gru_int import gru_cell_int
+from bench.models.common import fft32
+from bench.models.common import int8ops as q8
+from bench.models.common.gru_int import gru_cell_int
 from bench.models.nsnet2.config import BLOCKS, FRAME_LEN, HOP_LEN, N_BINS
 from bench.models.nsnet2.frontend import window
 from bench.models.nsnet2.quantize import QuantModel

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.errors import ConfigError
-from bench.models import int8ops as q8
-from bench.models.gru_int import GruBits, GruQuant, quantize_gru
+from bench.models.common import int8ops as q8
+from bench.models.common.gru_int import GruBits, GruQuant, quantize_gru
 from bench.models.nsnet2 import frontend
 from bench.models.nsnet2.config import BLOCKS, LayerSpec, Nsnet2Config
 from bench.models.nsnet2.reference import Nsnet2Model, _fc, gru_cell

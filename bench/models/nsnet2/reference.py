@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from bench.data.audio import to_float
 from bench.errors import ConfigError
-from bench.models import weightsio
+from bench.models.common import weightsio
 from bench.models.nsnet2 import frontend
 from bench.models.nsnet2.config import BLOCKS, HOP_LEN, LayerSpec, Nsnet2Config
 

@@ -1,4 +1,4 @@
-"""ctypes binding of firmware/models/dyncp/dyncp_probes.c in a host build (bench.models.native
+"""ctypes binding of firmware/models/dyncp/dyncp_probes.c in a host build (bench.models.common.native
 builds and caches it with the firmware's float-safe flags, here also -Werror)."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.errors import ConfigError
-from bench.models import native
+from bench.models.common import native
 from bench.models.probes.features import pack_bits, words_per_block
 from bench.models.probes.quant import QuantProbes
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 SOURCE_DIR = Path("firmware") / "models" / "dyncp"
 

@@ -48,7 +48,7 @@ from bench.models.probes.quant import (
     quantize,
     save_npz,
 )
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 DEFAULT_DATA = Path("build") / "dyncp" / "train-seed1-n480"
 VAD_LAMS = (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5)

@@ -1,5 +1,5 @@
 /* DynCP kernel benchmark image (QEMU mps2-an386): runs every case of dkb_cases[]
- * (dkb_vectors.c, written by bench/models/dyncp/kernelbench.py) once with interrupts masked,
+ * (dkb_vectors.c, written by bench/harness/dyncp_kernels.py) once with interrupts masked,
  * reads the board counter around the kernel call and compares the result bytes -- the output
  * vector, then for the depthwise kernel the ring and the ring position -- with the golden
  * model's. One line per case on UART0, in the format of kb_main.c:

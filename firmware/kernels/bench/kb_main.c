@@ -1,5 +1,5 @@
 /* Kernel benchmark image (QEMU mps2-an386): runs every case of the generated table
- * kb_cases[] (kb_vectors.c, written by bench/kernelbench.py) once with interrupts masked,
+ * kb_cases[] (kb_vectors.c, written by bench/harness/kernels.py) once with interrupts masked,
  * reads the board counter around the kernel call, compares the output with the golden
  * model's and prints one line per case on UART0:
  *

@@ -1,5 +1,5 @@
 /* DynCP Conv-FSENet runner (see dyncp.h). Every float expression mirrors
- * bench/models/dyncp/intnet.py and bench/models/fft32.py operation for operation; build with
+ * bench/models/dyncp/intnet.py and bench/models/common/fft32.py operation for operation; build with
  * -ffp-contract=off. */
 #include "dyncp.h"
 

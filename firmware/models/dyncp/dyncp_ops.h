@@ -1,5 +1,5 @@
 /* Element-wise int8 operators of the Conv-FSENet runner that the bench kernels lack
- * (golden: bench.models.dyncp.intnet.act_s8, bench.models.int8ops.add_elementwise). */
+ * (golden: bench.models.dyncp.intnet.act_s8, bench.models.common.int8ops.add_elementwise). */
 #ifndef DYNCP_OPS_H
 #define DYNCP_OPS_H
 #include <stdint.h>

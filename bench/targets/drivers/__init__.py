@@ -1,14 +1,14 @@
-"""Target drivers: one interface (bench.drivers.base.Driver), chosen by a target TOML's
-`driver` key and discovered through the `bench.drivers` entry point group."""
+"""Target drivers: one interface (bench.targets.drivers.base.Driver), chosen by a target TOML's
+`driver` key and discovered through the `bench.targets.drivers` entry point group."""
 
 from __future__ import annotations
 
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from bench.drivers.base import Driver
 from bench.errors import ConfigError
-from bench.targets import TargetSpec
+from bench.targets.drivers.base import Driver
+from bench.targets.spec import TargetSpec
 
 
 def driver_class(name: str) -> type[Driver]:
@@ -16,9 +16,9 @@ def driver_class(name: str) -> type[Driver]:
     if name in eps:
         cls = eps[name].load()
     elif name == "qemu":  # built-ins work without an installed distribution too
-        from bench.drivers.qemu import QemuDriver as cls
+        from bench.targets.drivers.qemu import QemuDriver as cls
     elif name == "pyocd":
-        from bench.drivers.pyocd_driver import PyocdDriver as cls
+        from bench.targets.drivers.pyocd import PyocdDriver as cls
     else:
         raise ConfigError(f"no target driver named '{name}'; known: {sorted(set(eps) | {'qemu', 'pyocd'})}")
     return cls  # type: ignore[no-any-return]

@@ -94,29 +94,24 @@ def quality_table(name: str, comp: dict[str, Any]) -> Table:
 
 
 def run_summary_doc(run: Any) -> dict[str, Any]:
-    from bench.results.store import read_json
-
     meta = run.read_meta()
     images = {}
     for name, im in meta["images"].items():
         d: dict[str, Any] = {"status": im["status"], "error": im.get("error"),
                              "utterance_errors": im.get("utterance_errors", {})}
-        sp = run.image_dir(name) / "summary.json"
-        if sp.is_file():
-            s = read_json(sp)
+        s = run.read_summary(name)
+        if s is not None:
             d.update({k: s[k] for k in ("frames", "utterances", "unit", "total", "stages", "realtime", "energy")})
             d["stage_order"] = s.get("stage_order", list(s["stages"]))
-        cp = run.image_dir(name) / "comparison.json"
-        if cp.is_file():
-            d["quality"] = read_json(cp)
-        vp = run.image_dir(name) / "dyncp.json"
-        if vp.is_file():
-            d["dyncp"] = read_json(vp)
+        q = run.read_comparison(name)
+        if q is not None:
+            d["quality"] = q
+        v = run.read_view(name)
+        if v is not None:
+            d["view"] = v
         images[name] = d
-    ctx = run.path / "context.json"
     return {"run_id": meta["run_id"], "status": meta["status"], "results_path": str(run.path),
-            "target": meta["target"]["name"], "images": images,
-            "context": read_json(ctx) if ctx.is_file() else None}
+            "target": meta["target"]["name"], "images": images, "context": run.read_context()}
 
 
 def context_table(ctx: dict[str, Any]) -> Table:
@@ -138,46 +133,22 @@ def context_table(ctx: dict[str, Any]) -> Table:
     return t
 
 
-def _num(v: Any, fmt: str = ",.0f", suffix: str = "") -> str:
-    return "-" if v is None else f"{v:{fmt}}{suffix}"
-
-
-def dyncp_table(name: str, v: dict[str, Any], unit: str) -> Table:
-    """The DynCP view of an image (bench.results.dyncp_view)."""
-    t = Table(title=f"{name}: dynamic channel pruning ({v['model']}, {v['utterances']} utterances)")
-    t.add_column("figure")
-    t.add_column("value", justify="right")
-    t.add_column("reference", justify="right")
-    pf = v.get("per_frame", {})
-    vs = v.get("vs_static")
-    ref = f"static image {v['static_image']}" if v.get("static_image") else "no static image in this run"
-    t.add_row(f"{unit} / frame (total)", _num(pf.get("total")), _num(vs and vs["static_total"]))
-    t.add_row(f"{unit} / frame (network)", _num(pf.get("network")), _num(vs and vs["static_network"]))
-    if vs:
-        t.add_row("saving vs static (total / network)",
-                  f"{_num(vs['saving_total_pct'], '.1f', ' %')} / {_num(vs['saving_network_pct'], '.1f', ' %')}", ref)
-    t.add_row("MACs / frame (executed)", _num(pf.get("macs")), f"static {_num(pf.get('macs_static_model'))}")
-    t.add_row("MAC saving", _num(pf.get("mac_saving_pct"), ".1f", " %"), "")
-    if "kept_fraction" in v:
-        kf = v["kept_fraction"]
-        t.add_row("kept fraction per block (target)", " ".join(f"{x:.2f}" for x in kf["target"]),
-                  "float " + " ".join(f"{x:.2f}" for x in kf["float"]))
-        t.add_row("mask agreement target vs float", _num(v.get("mask_agreement_target_vs_float"), ".4f"), "")
-    pr = v.get("probes")
-    if pr:
-        def cell(d: dict[str, Any] | None, *path: str) -> str:
-            for k in path:
-                d = None if d is None else d.get(k)
-            return _num(d, ".3f")
-
-        rows = (("VAD accuracy", ("vad", "accuracy")), ("noise class accuracy (utt.)", ("noise_class", "accuracy")),
-                ("F0 R2 (voiced)", ("f0", "r2")))
-        for label, path in rows:
-            t.add_row(f"probe {label}: target", cell(pr.get("target"), *path),
-                      f"float masks {cell(pr.get('float_masks'), *path)}")
-    t.caption = ("saving: 1 - dynamic / static on the same utterances; MACs from the target's masks; "
-                 "probe baselines: the reference table below")
+def spec_table(spec: Any) -> Table:
+    """A family's TableSpec (bench.families.base) as a rich table."""
+    t = Table(title=spec.title)
+    for i, c in enumerate(spec.columns):
+        t.add_column(c, justify="left" if i == 0 else "right")
+    for row in spec.rows:
+        t.add_row(*row)
+    t.caption = spec.caption
     return t
+
+
+def view_tables(name: str, view: dict[str, Any], unit: str) -> list[Table]:
+    from bench.families import family_for
+
+    fam = family_for(view.get("family", ""), required=False)
+    return [spec_table(s) for s in fam.view_tables(name, view, unit)] if fam is not None else []
 
 
 def print_run(run: Any) -> None:
@@ -188,8 +159,9 @@ def print_run(run: Any) -> None:
             out.print(realtime_line(im))
         if "quality" in im:
             out.print(quality_table(name, im["quality"]))
-        if "dyncp" in im:
-            out.print(dyncp_table(name, im["dyncp"], im.get("unit", "instructions")))
+        if "view" in im:
+            for vt in view_tables(name, im["view"], im.get("unit", "instructions")):
+                out.print(vt)
         if im["status"] != "done":
             out.print(f"[red]{name}: {im['status']}: {im.get('error') or ''}[/red]")
             for u, e in im["utterance_errors"].items():
@@ -210,7 +182,8 @@ def cmd_run(a: argparse.Namespace) -> int:
         except ValueError:
             raise BenchError(f"--config expects key=integer, got '{kv}'") from None
     opts = RunOptions(target=a.target, images=tuple(a.image or ()), set_path=a.set, limit=a.limit,
-                      window=a.window, timeout=a.timeout, configure=tuple(configure), metrics=not a.no_metrics)
+                      window=a.window, timeout=a.timeout, configure=tuple(configure), metrics=not a.no_metrics,
+                      manifest_dir=a.manifest_dir)
     if getattr(a, "sweep", None):
         return cmd_sweep(a, opts)
     progress = None if a.json else RichProgress()
@@ -309,30 +282,45 @@ def cmd_images_build(a: argparse.Namespace) -> int:
 def cmd_sweep(a: argparse.Namespace, opts: Any) -> int:
     import dataclasses
 
-    from bench.results.store import read_json
-    from bench.sweep import DEFAULT_THRESHOLDS, run_exit_sweep, sweep_table
+    from bench.runner.sweep import run_sweep
 
     if a.resume:
         raise BenchError("--sweep cannot --resume; start the sweep again")
-    try:
-        thr = tuple(int(x) for x in a.thresholds.split(",")) if a.thresholds else DEFAULT_THRESHOLDS
-    except ValueError:
-        raise BenchError(f"--thresholds expects comma-separated integers, got '{a.thresholds}'") from None
     if a.run_id:
         opts = dataclasses.replace(opts, run_id=a.run_id)
     progress = None if a.json else RichProgress()
     try:
-        sdir = run_exit_sweep(opts, thr, progress)
+        sweep = run_sweep(opts, a.sweep, a.sweep_values or a.thresholds, progress)
     finally:
         if progress is not None:
             progress.stop()
-    doc = read_json(sdir / "sweep.json")
+    doc = sweep.read()
     if a.json:
-        _print_json({"sweep_dir": str(sdir), **doc})
+        _print_json({"sweep_dir": str(sweep.path), **doc})
     else:
         out.print(sweep_table(doc))
-        out.print(f"sweep: {sdir}  (sweep.md, sweep.json, sweep.png)")
+        out.print(f"sweep: {sweep.path}  (sweep.md, sweep.json, sweep.png)")
     return 0
+
+
+def sweep_table(doc: dict[str, Any]) -> Table:
+    from bench.runner.sweep import TABLE_COLS, _f
+
+    rich_cols = ("point", "instr/frame", "network", "MACs/frame", "PESQ-WB target", "PESQ-WB float", "STOI target",
+                 "STOI float", "bit-exact vs golden")
+    t = Table(title=f"{doc['image']} on {doc['target']}: {doc.get('axis', 'exit')} sweep")
+    cols = [c for c in TABLE_COLS if c[0] in rich_cols]
+    short = {"instr/frame": "instr", "MACs/frame": "MACs", "PESQ-WB target": "PESQ tgt", "PESQ-WB float": "PESQ flt",
+             "STOI target": "STOI tgt", "STOI float": "STOI flt", "bit-exact vs golden": "exact"}
+    for name, _, _ in cols:
+        t.add_column(short.get(name, name), justify="left" if name == "point" else "right", no_wrap=True)
+    t.add_column("exit %", no_wrap=True)
+    for r in doc["points"]:
+        share = "/".join(f"{100 * s:.0f}" for s in r.get("exit_share", []))
+        t.add_row(*(_f(r.get(k), f) for _, k, f in cols), share)
+    t.caption = ("instructions per frame under QEMU -icount (not cycles); quality: mean over utterances; "
+                 "sweep.md has the per-stage columns")
+    return t
 
 
 def cmd_train(a: argparse.Namespace) -> int:
@@ -360,10 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", action="append", metavar="KEY=INT", help="CONFIGURE option for the model")
     r.add_argument("--no-metrics", action="store_true", help="skip the quality comparison (counts only)")
     r.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
-    r.add_argument("--sweep", choices=["exit"],
-                   help="exit: every static exit and the dynamic policy of an early-exit image (bench.sweep)")
-    r.add_argument("--thresholds", help="with --sweep exit: dynamic thresholds thr_q15, comma separated "
-                   "(default 600,1200,2400,4800)")
+    r.add_argument("--sweep", metavar="AXIS",
+                   help="one run per point of an axis of the image's family (nsnet2-ee: exit, dyncp: keep)")
+    r.add_argument("--sweep-values", help="with --sweep: the axis' values, comma separated (exit: thresholds "
+                   "thr_q15, default 600,1200,2400,4800; keep: image names)")
+    r.add_argument("--thresholds", help="alias of --sweep-values (the exit axis' thresholds)")
+    r.add_argument("--manifest-dir", help="folder holding another manifest.json and its images "
+                   "(default firmware_images/)")
     r.add_argument("--run-id", help="with --sweep: name of the sweep directory")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_run)
@@ -389,15 +380,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=cmd_train)
 
     try:
-        from bench.data.cli import add_parser as add_data_parser
+        from bench.cli.data import add_parser as add_data_parser
 
         add_data_parser(sub)
     except ImportError:
         pass
-    from bench.tflm.cli import add_parser as add_export_parser  # export tflite
+    from bench.cli.export import add_parser as add_export_parser  # export tflite
 
     add_export_parser(sub)
-    from bench.results.cli import add_parser as add_results_parser  # compare, history, baseline, gate, report
+    from bench.cli.results import add_parser as add_results_parser  # compare, history, baseline, gate, report
 
     add_results_parser(sub)
     return p

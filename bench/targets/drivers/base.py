@@ -6,7 +6,7 @@ import abc
 from pathlib import Path
 
 from bench.link.transport import ByteTransport
-from bench.targets import TargetSpec
+from bench.targets.spec import TargetSpec
 
 
 class Driver(abc.ABC):

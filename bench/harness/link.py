@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.drivers import make_driver
 from bench.errors import LinkError
 from bench.images import find_image
 from bench.link.session import Session
-from bench.targets import TargetSpec
+from bench.targets.drivers import make_driver
+from bench.targets.spec import TargetSpec
 
 
 def raw_echo_rate(target: TargetSpec, n_bytes: int = 64 * 1024, chunk: int = 256) -> dict[str, float]:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from bench.errors import ConfigError
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 FAMILIES = ("nsnet2", "dyncp")
 

@@ -13,9 +13,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.drivers.base import Driver
 from bench.errors import TargetError
 from bench.link.transport import FifoTransport, SerialTransport
+from bench.targets.drivers.base import Driver
 
 
 def free_port() -> int:

@@ -1,33 +1,32 @@
-"""The `nsnet2-ee` image family for the runner: CONFIGURE options -> exit policy, and the two
-host references (float model and integer golden model) the target output is compared with.
-
-CONFIGURE keys (the C runner's nn_configure, same ranges): ``exit`` (0..E, static exit; the
-default is the final output E), ``policy`` (0 static, 1 dynamic), ``thr_q15`` (dynamic: mean
-absolute mask change threshold in Q0.15, 0..32768), ``min_exit`` (1..max_exit), ``max_exit``
-(min_exit..E). Keys apply in order, as on the target.
+"""nsNet2 host references and the meaning of its CONFIGURE keys (the one place on the host):
+``exit`` (0..E, static exit; the default is the final output E), ``policy`` (0 static, 1 dynamic),
+``thr_q15`` (dynamic: mean absolute mask change threshold in Q0.15, 0..32768), ``min_exit``
+(1..max_exit), ``max_exit`` (min_exit..E). Keys apply in order, as on the target (the C runner's
+nn_configure is the device-side guard, same ranges).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from bench.errors import ConfigError
 from bench.models.nsnet2.reference import ExitPolicy, Nsnet2Model, enhance_streaming
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 FAMILY = "nsnet2-ee"
 DEFAULT_MODEL = "models/nsnet2/nsnet2-small"
 KEYS = ("exit", "policy", "thr_q15", "min_exit", "max_exit")
 
 
-def policy_from_config(config: Mapping[str, int], n_exits: int) -> ExitPolicy:
+def policy_from_config(config: Mapping[str, int] | Sequence[tuple[str, int]], n_exits: int) -> ExitPolicy:
     last = n_exits - 1
     st = {"exit": last, "policy": 0, "thr_q15": 0, "min_exit": 1, "max_exit": last}
-    for k, v in config.items():
+    items = config.items() if isinstance(config, Mapping) else config
+    for k, v in items:
         v = int(v)
         if k == "exit":
             ok = 0 <= v <= last
@@ -51,12 +50,12 @@ def policy_from_config(config: Mapping[str, int], n_exits: int) -> ExitPolicy:
 
 
 @functools.cache
-def _float_model(path: str) -> Nsnet2Model:
+def float_model(path: str) -> Nsnet2Model:
     return Nsnet2Model.load(path)
 
 
 @functools.cache
-def _quant_model(path: str):  # -> QuantModel
+def quant_model(path: str):  # -> QuantModel
     from bench.models.nsnet2.quantize import QuantModel
 
     return QuantModel.load(path)
@@ -74,7 +73,7 @@ def to_int16(x: np.ndarray) -> np.ndarray:
 
 
 def float_ref(noisy: np.ndarray, config: Mapping[str, int], path: str | None = None) -> np.ndarray:
-    m = _float_model(model_dir(path))
+    m = float_model(model_dir(path))
     policy = policy_from_config(config, m.config.n_exits)
     return to_int16(enhance_streaming(m, np.asarray(noisy, np.int16), policy).audio)
 
@@ -82,5 +81,5 @@ def float_ref(noisy: np.ndarray, config: Mapping[str, int], path: str | None = N
 def golden_ref(noisy: np.ndarray, config: Mapping[str, int], path: str | None = None) -> np.ndarray:
     from bench.models.nsnet2.golden import enhance
 
-    qm = _quant_model(model_dir(path))
+    qm = quant_model(model_dir(path))
     return enhance(qm, np.asarray(noisy, np.int16), policy_from_config(config, qm.config.n_exits)).audio

@@ -33,10 +33,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from bench.drivers.base import Driver
 from bench.errors import BenchError, ConfigError, ImageError, TargetError
 from bench.link.transport import SerialTransport
-from bench.targets import TargetSpec
+from bench.targets.drivers.base import Driver
+from bench.targets.spec import TargetSpec
 
 # ARMv7-M debug registers (ARM DDI 0403, C1.6.5 DEMCR and C1.8 DWT).
 DEMCR = 0xE000EDFC

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.errors import ConfigError
-from bench.models import int8ops as q8
+from bench.models.common import int8ops as q8
 
 Q_PRE = 12     # gate pre-activations: Q3.12
 Q_ACT = 15     # activations, products of activations, state: Q0.15

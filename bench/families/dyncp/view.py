@@ -1,5 +1,5 @@
-"""What `bench run` shows for a DynCP image (family ``dyncp``), written as ``<image>/dyncp.json``
-plus two plots, after the quality comparison:
+"""What `bench run` shows for a DynCP image (family ``dyncp``), written as the image's view
+(``Run.write_view``) plus two plots, after the quality comparison:
 
 * instructions (or cycles) per frame, total and network stage, against the static model's
   image in the same run (an ungated dyncp image of the same widths), saving in %;
@@ -23,17 +23,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bench.data.loader import Utterance
 from bench.images import ImageEntry
-from bench.results.store import Run, read_json, write_json
-
-VIEW_FILE = "dyncp.json"
-
-
-def _frames(run: Run, image: str, utt: str) -> pa.Table:
-    return pq.read_table(run.image_dir(image) / "frames" / f"{utt}.parquet")
+from bench.results.store import Run
 
 
 def mask_bits(t: pa.Table, n_blocks: int, conv: int) -> np.ndarray:
@@ -51,7 +44,7 @@ def mask_bits(t: pa.Table, n_blocks: int, conv: int) -> np.ndarray:
 
 def _static_image(run: Run, entry: ImageEntry, cfg: Any, others: Sequence[ImageEntry]) -> str | None:
     """An ungated dyncp image of the same widths among the run's finished images."""
-    from bench.models.dyncp.family import float_model, model_dir
+    from bench.models.dyncp.refs import float_model, model_dir
 
     status = {n: im.get("status") for n, im in run.read_meta()["images"].items()}
     for e in others:
@@ -78,8 +71,8 @@ def _saving(dyn: float | None, static: float | None) -> float | None:
 def build_view(run: Run, entry: ImageEntry, utts: Sequence[Utterance],
                others: Sequence[ImageEntry] = ()) -> dict[str, Any]:
     """The DynCP figures of one image over the run's finished utterances (see the module doc)."""
-    from bench.models.dyncp.family import float_model, model_dir
     from bench.models.dyncp.reference import enhance_offline
+    from bench.models.dyncp.refs import float_model, model_dir
 
     model = float_model(model_dir(entry.model_dir))
     cfg = model.config
@@ -107,7 +100,7 @@ def build_view(run: Run, entry: ImageEntry, utts: Sequence[Utterance],
         return doc
     tgt_bits, ref_bits, labels = [], [], []
     for u in us:
-        t = _frames(run, entry.name, u.id)
+        t = run.frames_of(entry.name, u.id)
         ref = enhance_offline(model, u.noisy)
         n = ref.masks.shape[0]
         tgt_bits.append(mask_bits(t, cfg.n_blocks, cfg.conv)[:n])
@@ -132,7 +125,7 @@ def _probes(run: Run, entry: ImageEntry, us: Sequence[Utterance], ref_bits: list
     fp, qp = pq_.load_npz(Path(mdir) / "probes.npz")
     outs_t, outs_f = [], []
     for u, rb in zip(us, ref_bits, strict=True):
-        t = _frames(run, entry.name, u.id)
+        t = run.frames_of(entry.name, u.id)
         cols = [f"probe_{p}" for p in range(qp.n_probes)]
         if all(c in t.column_names for c in cols):
             scores = np.stack([t[c].to_numpy() for c in cols], axis=1)[: rb.shape[0]]
@@ -155,8 +148,7 @@ def _plots(run: Run, entry: ImageEntry, u: Utterance, lab: Any, doc: dict[str, A
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    d = run.image_dir(entry.name)
-    t = _frames(run, entry.name, u.id)
+    t = run.frames_of(entry.name, u.id)
     y = t["total"].to_numpy()
     n = min(y.size, lab.vad.size)
     fig, ax = plt.subplots(figsize=(9, 3.2))
@@ -169,7 +161,7 @@ def _plots(run: Run, entry: ImageEntry, u: Utterance, lab: Any, doc: dict[str, A
     ax.set_title(f"{entry.name}: {u.id}")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(d / "dyncp-instructions.png", dpi=110)
+    fig.savefig(run.plot_path(entry.name, "dyncp-instructions.png"), dpi=110)
     plt.close(fig)
     kf = doc["kept_fraction"]
     fig, ax = plt.subplots(figsize=(6, 3))
@@ -181,16 +173,5 @@ def _plots(run: Run, entry: ImageEntry, u: Utterance, lab: Any, doc: dict[str, A
     ax.set_title(f"{entry.name}: kept channels per block")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(d / "dyncp-kept.png", dpi=110)
+    fig.savefig(run.plot_path(entry.name, "dyncp-kept.png"), dpi=110)
     plt.close(fig)
-
-
-def write_view(run: Run, entry: ImageEntry, utts: Sequence[Utterance], others: Sequence[ImageEntry] = ()) -> Path:
-    path = run.image_dir(entry.name) / VIEW_FILE
-    write_json(path, build_view(run, entry, utts, others))
-    return path
-
-
-def read_view(run: Run, image: str) -> dict[str, Any] | None:
-    p = run.image_dir(image) / VIEW_FILE
-    return read_json(p) if p.is_file() else None

@@ -8,17 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError
+from bench.paths import targets_dir
 
 COUNTER_KINDS = ("instructions", "cycles")
 
 
-def repo_root() -> Path:
-    """The project checkout (where targets/, firmware/ and firmware_images/ live)."""
-    return Path(__file__).resolve().parent.parent
-
-
-def targets_dir() -> Path:
-    return repo_root() / "targets"
 
 
 @dataclass(frozen=True)

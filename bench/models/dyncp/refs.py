@@ -1,4 +1,4 @@
-"""The `dyncp` image family for the runner: the two host references (numpy float model and
+"""The DynCP host references: the two host references (numpy float model and
 integer golden model) of the model an image was built from. The images take no CONFIGURE keys
 (the gates decide per frame); any key is refused, as the target refuses it.
 """
@@ -14,7 +14,7 @@ import numpy as np
 from bench.data.audio import to_int16
 from bench.errors import ConfigError
 from bench.models.dyncp.reference import DyncpModel, enhance_offline
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 FAMILY = "dyncp"
 DEFAULT_MODEL = "models/dyncp/dyncp-small-r25"

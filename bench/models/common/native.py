@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from bench.targets import repo_root
+from bench.paths import repo_root
 
 HOST_CC = os.environ.get("BENCH_HOST_CC", "gcc")
 BASE_CFLAGS = ("-O2", "-fPIC", "-shared", "-ffp-contract=off", "-std=c99", "-Wall", "-Wextra")
