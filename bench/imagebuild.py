@@ -15,6 +15,7 @@ import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.errors import ConfigError, ImageError
 from bench.images import PROTOCOL_VERSION, ImageEntry, images_dir, sha256_file
@@ -91,9 +92,23 @@ def _elf_sizes(path: Path) -> tuple[int, int]:
     return flash, ram
 
 
-def build_all(out_dir: Path | None = None, only: list[str] | None = None) -> list[BuiltImage]:
+def load_spec(spec_path: Path | None = None) -> dict[str, object]:
+    """An images TOML (default firmware/images.toml). Another one (a plugin family's own images,
+    sources relative to the repository root) may list only [[image]]s: the board tables come
+    from firmware/images.toml unless it has its own."""
     root = repo_root()
-    spec = tomllib.loads((root / "firmware/images.toml").read_text())
+    main = tomllib.loads((root / "firmware/images.toml").read_text())
+    if spec_path is None:
+        return main
+    spec = tomllib.loads(Path(spec_path).read_text())
+    spec["boards"] = {**main["boards"], **spec.get("boards", {})}
+    return spec
+
+
+def build_all(out_dir: Path | None = None, only: list[str] | None = None,
+              spec_path: Path | None = None) -> list[BuiltImage]:
+    root = repo_root()
+    spec: dict[str, Any] = load_spec(spec_path)
     out = out_dir or images_dir()
     out.mkdir(parents=True, exist_ok=True)
     tc = toolchain_version()

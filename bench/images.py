@@ -10,6 +10,7 @@ from typing import Any
 
 from bench.errors import ImageError
 from bench.paths import images_dir as images_dir
+from bench.targets.elfcheck import check_cortex_m_elf
 from bench.targets.spec import TargetSpec
 
 PROTOCOL_VERSION = 1
@@ -56,21 +57,67 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+_REQUIRED_STR = ("name", "file", "board", "model_family", "sha256", "build_id", "app", "toolchain", "build_command")
+_REQUIRED_INT = ("protocol_version", "flash_bytes", "ram_bytes")
+_OPTIONAL_STR = ("description", "tflite", "model_dir")  # may be null
+
+
+def _check_entry(raw: Any, i: int, p: Path, seen: set[str]) -> None:
+    """One manifest entry, by shape and type; ImageError names the file, the entry and the field."""
+    if not isinstance(raw, dict):
+        raise ImageError(f"{p}: images[{i}] must be an object with the image's fields, got {type(raw).__name__} "
+                         f"{raw!r:.60}; rebuild the manifest with `bench images build`")
+    label = f"images[{i}] ({raw['name']!r})" if isinstance(raw.get("name"), str) else f"images[{i}]"
+    known = set(_REQUIRED_STR) | set(_REQUIRED_INT) | set(_OPTIONAL_STR)
+    missing = [k for k in (*_REQUIRED_STR, *_REQUIRED_INT) if k not in raw]
+    extra = sorted(set(raw) - known)
+    if missing or extra:
+        parts = ([f"missing field(s) {missing}"] if missing else []) + ([f"unknown field(s) {extra}"] if extra else [])
+        raise ImageError(f"{p}: {label} has {' and '.join(parts)} (an entry has {', '.join(sorted(known))}); "
+                         "rebuild the manifest with `bench images build`")
+    for k in _REQUIRED_STR:
+        if not isinstance(raw[k], str) or not raw[k]:
+            raise ImageError(f"{p}: {label} field {k} must be a non-empty string, got {raw[k]!r}")
+    for k in _REQUIRED_INT:
+        if isinstance(raw[k], bool) or not isinstance(raw[k], int) or raw[k] < 0:
+            raise ImageError(f"{p}: {label} field {k} must be a non-negative integer, got {raw[k]!r}")
+    for k in _OPTIONAL_STR:
+        if raw.get(k) is not None and not isinstance(raw[k], str):
+            raise ImageError(f"{p}: {label} field {k} must be a string or null, got {raw[k]!r}")
+    if len(raw["sha256"]) != 64 or any(c not in "0123456789abcdef" for c in raw["sha256"]):
+        raise ImageError(f"{p}: {label} field sha256 must be 64 lowercase hex digits, got {raw['sha256']!r}")
+    f = Path(raw["file"])
+    if f.is_absolute() or ".." in f.parts:
+        raise ImageError(f"{p}: {label} field file must be a path inside the manifest's folder, got "
+                         f"{raw['file']!r}; images live next to their manifest")
+    if raw["name"] in seen:
+        raise ImageError(f"{p}: image name {raw['name']!r} appears twice; names must be unique")
+    seen.add(raw["name"])
+
+
 def load_manifest(directory: Path | None = None) -> list[ImageEntry]:
+    """The manifest's entries, checked by shape and type (ImageError names the file and the entry)."""
     d = directory or images_dir()
     p = d / "manifest.json"
     if not p.is_file():
         raise ImageError(f"no image manifest at {p}; build the images with `bench images build`")
     try:
-        data = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ImageError(f"{p} is not valid JSON ({e}); rebuild it with `bench images build`") from e
+    if not isinstance(data, dict):
+        raise ImageError(f"{p} must be a JSON object {{\"images\": [...]}}, but it is a {type(data).__name__}; "
+                         "rebuild it with `bench images build`")
+    images = data.get("images")
+    if not isinstance(images, list):
+        raise ImageError(f"{p} has no list \"images\" (got {images!r:.60}); rebuild it with `bench images build`")
+    if not images:
+        raise ImageError(f"{p} lists no images (\"images\": []); build them with `bench images build`")
+    seen: set[str] = set()
     out = []
-    for raw in data.get("images", []):
-        try:
-            out.append(ImageEntry(**raw, base_dir=d))
-        except TypeError as e:
-            raise ImageError(f"{p}: bad image entry {raw.get('name', '?')}: {e}") from e
+    for i, raw in enumerate(images):
+        _check_entry(raw, i, p, seen)
+        out.append(ImageEntry(**raw, base_dir=d))
     return out
 
 
@@ -94,6 +141,7 @@ def verify_image(entry: ImageEntry, target: TargetSpec) -> None:
     head = p.read_bytes()[:4]
     if head != ELF_MAGIC:
         raise ImageError(f"{p} is not an ELF file (starts with {head!r}); rebuild it with `bench images build`")
+    check_cortex_m_elf(p, target.cpu, what=f"image '{entry.name}' ({p})")
     digest = sha256_file(p)
     if digest != entry.sha256:
         raise ImageError(

@@ -22,7 +22,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import soundfile as sf
 
-IGNORED_KEYS = {"results_path", "run", "started", "finished", "provenance", "run_id"}
+# build_id: a rebuilt image (same code, moved sources) names a new build; its counts must not move
+IGNORED_KEYS = {"results_path", "run", "started", "finished", "provenance", "run_id", "build_id"}
 
 
 REL = 1e-9
@@ -62,7 +63,9 @@ def _view(d: Path) -> Any:
     return _json(d / "dyncp.json")
 
 
-def compare_image(a: Path, b: Path) -> list[str]:
+def compare_image(a: Path, b: Path, added: set[str]) -> list[str]:
+    """Differences of image folder b from a; columns that only b has are collected in ``added``
+    (new figures are not a change of the old ones)."""
     diffs: list[str] = []
     fa = sorted(p.name for p in (a / "frames").glob("*.parquet"))
     fb = sorted(p.name for p in (b / "frames").glob("*.parquet"))
@@ -70,8 +73,12 @@ def compare_image(a: Path, b: Path) -> list[str]:
         return [f"{a.name}: utterances differ: {fa} vs {fb}"]
     for name in fa:
         ta, tb = (pq.read_table(d / "frames" / name).drop_columns(["total_ticks"]) for d in (a, b))
-        if not ta.equals(tb):
+        common = [c for c in ta.column_names if c in tb.column_names]
+        if common != ta.column_names:
+            diffs.append(f"{a.name}/frames/{name}: columns {sorted(set(ta.column_names) - set(common))} are gone")
+        if not ta.select(common).equals(tb.select(common)):
             diffs.append(f"{a.name}/frames/{name}: per-frame records differ")
+        added.update(set(tb.column_names) - set(common))
         wa, _ = sf.read(a / "audio" / name.replace(".parquet", ".wav"), dtype="int16")
         wb, _ = sf.read(b / "audio" / name.replace(".parquet", ".wav"), dtype="int16")
         if not np.array_equal(wa, wb):
@@ -90,15 +97,16 @@ def compare_image(a: Path, b: Path) -> list[str]:
     return diffs
 
 
-def compare_runs(a: Path, b: Path) -> list[str]:
+def compare_runs(a: Path, b: Path, added: set[str] | None = None) -> list[str]:
     ma, mb = json.loads((a / "run.json").read_text()), json.loads((b / "run.json").read_text())
     ia, ib = sorted(ma["images"]), sorted(mb["images"])
     if ia != ib:
         return [f"images differ: {ia} vs {ib}"]
     diffs = [f"{n}: status {ma['images'][n]['status']} vs {mb['images'][n]['status']}"
              for n in ia if ma["images"][n]["status"] != mb["images"][n]["status"]]
+    added = set() if added is None else added
     for n in ia:
-        diffs += compare_image(a / n, b / n)
+        diffs += compare_image(a / n, b / n, added)
     if not same(_json(a / "context.json"), _json(b / "context.json")):
         diffs.append("context.json differs")
     return diffs
@@ -109,9 +117,12 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     a, b = Path(argv[0]), Path(argv[1])
-    diffs = compare_runs(a, b)
+    added: set[str] = set()
+    diffs = compare_runs(a, b, added)
     for d in diffs:
         print(d)
+    if added:
+        print(f"new per-frame columns in {b} (not compared): {', '.join(sorted(added))}")
     n = len(json.loads((a / "run.json").read_text())["images"])
     print(f"{'IDENTICAL' if not diffs else 'DIFFERENT'}: {n} images compared ({a} vs {b})")
     return 1 if diffs else 0

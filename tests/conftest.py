@@ -11,3 +11,17 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
     for item in items:
         if "qemu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Tests use their own cache (reference outputs, the cycle-estimate plugin build), never the user's."""
+    import os
+
+    old = os.environ.get("BENCH_CACHE_DIR")
+    os.environ["BENCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("bench-cache"))
+    yield
+    if old is None:
+        os.environ.pop("BENCH_CACHE_DIR", None)
+    else:
+        os.environ["BENCH_CACHE_DIR"] = old

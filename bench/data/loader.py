@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -246,8 +247,25 @@ def _natural_key(s: str) -> tuple[Any, ...]:
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s))
 
 
+def _check_name(p: Path) -> None:
+    """Utterance ids come from file names and end up in Parquet (UTF-8) and JSON: a name that is not
+    valid UTF-8 (Python keeps its bytes as surrogate escapes) is refused, with the bytes shown."""
+    try:
+        p.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(p.name)
+        fixed = raw.decode("utf-8", errors="replace").replace("\ufffd", "_")
+        raise DataError(
+            f"{p.parent}: the file name {raw!r} is not valid UTF-8 (the bytes above); utterance ids come from "
+            f"file names and are stored as UTF-8: rename it (e.g. to {fixed!r}, or with `convmv -f latin1 -t utf8`)"
+        ) from None
+
+
 def _audio_files(d: Path) -> list[Path]:
-    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    for p in files:
+        _check_name(p)
+    return files
 
 
 def _pair_by(files: Sequence[Path], key: Any, role: str, directory: Path) -> dict[str, Path]:
@@ -329,6 +347,13 @@ def _read_checked(path: Path, max_clipped_fraction: float, silence_dbfs: float) 
     x, sr = read_wav(path)
     if x.size == 0:
         raise DataError(f"{path}: has no samples; remove it from the set")
+    if x.dtype.kind == "f":
+        bad = ~np.isfinite(x)
+        if bad.any():
+            what = "NaN" if np.isnan(x).any() else "infinite values"
+            first = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{path}: contains {what} ({int(bad.sum())} samples, the first at sample {first}); a "
+                            "float WAV must hold finite samples in [-1, 1]: re-export it or remove it")
     if x.dtype == np.int16:
         clipped = int(np.count_nonzero((x >= INT16_MAX) | (x <= INT16_MIN)))
     else:
@@ -366,9 +391,12 @@ def _read_labels_csv(path: Path) -> dict[str, dict[str, str]]:
                 snr = (row.get("snr_db") or "").strip()
                 if snr:
                     try:
-                        float(snr)
+                        value = float(snr)
                     except ValueError:
                         raise DataError(f"{path}:{line}: snr_db {snr!r} is not a number; fix the row") from None
+                    if not math.isfinite(value):
+                        raise DataError(f"{path}:{line}: snr_db {snr!r} (utt {utt!r}) is not a finite number; an SNR "
+                                        "is a level in dB: fix the row, or leave the cell empty if it is unknown")
                 rows[utt] = {k: (v or "") for k, v in row.items() if k is not None}
             return rows
     except (OSError, UnicodeDecodeError, csv.Error) as exc:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 from importlib.metadata import entry_points
+
 from bench.errors import ConfigError
 from bench.families.base import ConfigKey, Family, References, SweepAxis, SweepPoint, TableSpec
 
 GROUP = "bench.families"
 
 __all__ = ["ConfigKey", "Family", "References", "SweepAxis", "SweepPoint", "TableSpec", "all_families",
-           "family_for", "refs_for"]
+           "context_enhancer", "family_for", "refs_for"]
 
 
 @functools.cache
@@ -43,6 +44,11 @@ def family_for(name: str, required: bool = True) -> Family | None:
         raise ConfigError(f"no model family '{name}' is installed (known: {', '.join(sorted(_registry()))}); "
                           f"a family is a plugin in the '{GROUP}' entry point group (docs/architecture.md)")
     return None
+
+
+def context_enhancer() -> Family | None:
+    """The family whose float reference is every run's classic-enhancer baseline, if one is installed."""
+    return next((f for f in all_families().values() if f.context_enhancer), None)
 
 
 def refs_for(family: str, model_dir: str | None = None) -> References | None:

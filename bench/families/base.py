@@ -95,6 +95,7 @@ class Family:
     description: str = ""
     models_subdir: str | None = None  # models/<subdir>/<model>/ holds this family's trained models
     default_model: str | None = None  # repo-relative model folder used when an image names none
+    context_enhancer: bool = False  # its float reference is the run's classic-enhancer baseline (context.json)
 
     # ---- references and options ------------------------------------------------------
     def references(self, model_dir: str | None) -> References | None:
@@ -127,6 +128,10 @@ class Family:
     def view_tables(self, image: str, view: Mapping[str, Any], unit: str) -> list[TableSpec]:
         """The view written by :meth:`write_views` as tables for ``bench run`` / ``bench show``."""
         return []
+
+    def summary_figures(self, view: Mapping[str, Any]) -> dict[str, str]:
+        """Extra cells of the image's row in the run's summary table (e.g. a dynamic model's saving)."""
+        return {}
 
     # ---- model-level steps (bench quantize / export / evaluate / train) ----------------
     def owns_model(self, model_dir: Path) -> bool:

@@ -25,6 +25,7 @@ def enhance(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
 class DspBaseline(Family):
     name = "dsp-baseline"
     description = "classic DSP enhancer: min-statistics noise tracker, decision-directed Wiener gain"
+    context_enhancer = True
 
     def references(self, model_dir: str | None) -> References:
         return References(self.name, enhance,

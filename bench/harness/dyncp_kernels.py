@@ -5,8 +5,8 @@ golden ops and instructions per executed MAC, at the bench's shapes and keep fra
 
 Builds two ELFs (DSP path: the default for this core; reference path: -DBK_FORCE_REF) from
 firmware/kernels/*.c, the board support and firmware/kernels/bench/dkb_main.c with generated
-vectors, runs them under qemu-system-arm (-icount shift=7: instructions = ticks * 40 / 128,
-exact) and prints one row per case. MACs count the executed (kept) channels only. The
+vectors, runs them under qemu-system-arm through the QEMU driver (-icount shift=7:
+instructions = ticks * 40 / 128, exact) and prints one row per case. MACs count the executed (kept) channels only. The
 bench shapes come first; the ``edge_*`` rows (:func:`edge_cases`) are there for exactness of
 every code path of the DSP path's assembly, not for their counts.
 """
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import kernelbench as kb
 from bench.errors import BenchError
+from bench.harness import kernels as kb
 from bench.models.common import int8ops as q8
 from bench.models.dyncp import golden as g
 

@@ -8,42 +8,63 @@ resends cached replies for retransmissions. Knows nothing of models or runs.
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from bench.errors import DeviceError, HandshakeError, LinkError
+from bench.errors import HandshakeError, LinkError
 from bench.link import messages as m
+from bench.link.flight import Flight, Req
 from bench.link.framing import FrameDecoder, Packet, encode_packet
+from bench.link.policy import MIN_TIMEOUT, ResendTimer, Watchdog, default_dead_after
 from bench.link.transport import ByteTransport
 
 
 @dataclass
 class LinkCounters:
     requests: int = 0
-    resends: int = 0
+    resends: int = 0  # requests sent again, for any reason
+    fast_resends: int = 0  # of which: sent again because a later request's reply came first
     nacks: int = 0
     timeouts: int = 0
     stale_replies: int = 0
     bytes_payload_out: int = 0
+    max_silence_s: float = 0.0  # longest wait for progress (a reply to an outstanding request)
 
 
 class Session:
+    """Requests and replies over `transport` (docs/protocol.md).
+
+    window: requests in flight (unanswered; answered ones behind an unanswered one wait, up to the
+    device's reply cache, so that their replies can trigger fast resends). timeout: the longest
+    wait for a reply before resending (the resend timer adapts to the measured round trip,
+    between min_timeout and timeout).
+    retries, dead_after: the link counts as dead, and transact() raises LinkError, once at
+    least `retries` resend rounds and `dead_after` seconds (default: max(30 s, (retries + 1)
+    x timeout)) went by without a reply to an outstanding request. poll: read timeout.
+    """
+
     def __init__(self, transport: ByteTransport, *, window: int = 4, timeout: float = 2.0,
-                 retries: int = 5, poll: float = 0.02):
+                 retries: int = 5, poll: float = 0.02, dead_after: float | None = None,
+                 min_timeout: float = MIN_TIMEOUT):
         if window < 1:
             raise ValueError("window must be >= 1")
+        if retries < 0 or timeout <= 0 or (dead_after is not None and dead_after < 0):
+            raise ValueError("timeout must be > 0, retries and dead_after >= 0")
         self.t = transport
         self.window = window
         self.timeout = timeout
         self.retries = retries
+        self.dead_after = default_dead_after(timeout, retries) if dead_after is None else dead_after
         self.poll = poll
+        self.min_timeout = min(min_timeout, timeout)
+        self.timers: dict[int, ResendTimer] = {}
         self.decoder = FrameDecoder()
         self.counters = LinkCounters()
         self.hello_info: m.Hello | None = None
         self._seq = 0
+        self._sends = 0
 
     # ---- diagnostics -------------------------------------------------------
     def device_output(self, last: int = 400) -> str:
@@ -53,11 +74,30 @@ class Session:
     def _send(self, seq: int, mtype: int, body: bytes) -> None:
         self.t.write(encode_packet(Packet(mtype, seq, body)))
 
+    @property
+    def span(self) -> int:
+        """Requests from the oldest unanswered to the newest: the device's reply cache once known."""
+        return max(self.window, self.hello_info.reply_cache) if self.hello_info is not None else self.window
+
+    def timer_for(self, mtype: int) -> ResendTimer:
+        """The resend timer of one message type."""
+        if mtype not in self.timers:
+            self.timers[mtype] = ResendTimer(self.timeout, self.min_timeout)
+        return self.timers[mtype]
+
+    def transmit(self, seq: int, req: Req) -> None:
+        self._sends += 1
+        req.sends += 1
+        req.sent_at = time.monotonic()
+        req.order = self._sends
+        self._send(seq, req.type, req.body)
+
     # ---- handshake ---------------------------------------------------------
     def hello(self, attempts: int = 3, timeout: float | None = None) -> m.Hello:
         """Start a session: HELLO_REQ until a HELLO with our sequence number arrives."""
         tmo = self.timeout if timeout is None else timeout
         echoed = False
+        garbage = self.decoder.garbage_frames
         for _ in range(attempts):
             seq = self._seq
             self._send(seq, m.Msg.HELLO_REQ, b"")
@@ -77,6 +117,9 @@ class Session:
             self._seq = (seq + 1) & 0xFFFF
         hint = (" It echoed our request back: it is a loopback/echo program, not a bench image."
                 if echoed else "")
+        if not echoed and self.decoder.garbage_frames > garbage:
+            hint = (f" {self.decoder.garbage_frames - garbage} damaged frames arrived meanwhile: the link corrupts "
+                    "data (noise, a loose cable, a wrong baud rate?); try hello() with more attempts, or fix the link.")
         raise HandshakeError(
             f"the image did not answer HELLO after {attempts} tries of {tmo:.1f} s.{hint} Is it a bench "
             f"image (built with firmware/agent)? Device output: {self.device_output()}"
@@ -86,32 +129,14 @@ class Session:
     def transact(self, requests: Iterable[tuple[int, bytes]]) -> Iterator[Packet]:
         """Send requests with up to `window` in flight; yield their replies in order.
 
-        Raises DeviceError when a reply is an ERROR, LinkError when a request stays
-        unanswered after `retries` resends.
+        Raises DeviceError when a reply is an ERROR, LinkError when the link is dead (see the
+        class) or the device lost its session (it restarted).
         """
         it = iter(requests)
-        inflight: deque[int] = deque()
-        info: dict[int, list] = {}  # seq -> [type, body, resends]
-        replies: dict[int, Packet] = {}
-        nack_handled: dict[int, float] = {}
+        flight = Flight(self)
         exhausted = False
-        last_progress = time.monotonic()
-
-        def go_back(start: int) -> None:
-            idx = inflight.index(start)
-            info[start][2] += 1
-            if info[start][2] > self.retries:
-                raise LinkError(
-                    f"request {start} ({m.Msg(info[start][0]).name}) unanswered after {self.retries} "
-                    f"resends ({self.timeout:.1f} s each). Device output: {self.device_output()}"
-                )
-            for s in list(inflight)[idx:]:
-                if s not in replies:
-                    self._send(s, info[s][0], info[s][1])
-                    self.counters.resends += 1
-
         while True:
-            while not exhausted and len(inflight) < self.window:
+            while not exhausted and flight.has_room(self.window, self.span):
                 try:
                     mtype, body = next(it)
                 except StopIteration:
@@ -119,44 +144,51 @@ class Session:
                     break
                 seq = self._seq
                 self._seq = (seq + 1) & 0xFFFF
-                info[seq] = [mtype, body, 0]
-                inflight.append(seq)
-                self._send(seq, mtype, body)
+                flight.send(seq, mtype, body)
                 self.counters.requests += 1
                 self.counters.bytes_payload_out += len(body)
-            if not inflight:
+            if not flight.inflight:
                 return
-            head = inflight[0]
-            if head in replies:
-                pkt = replies.pop(head)
-                inflight.popleft()
-                del info[head]
-                if pkt.type == m.Msg.ERROR:
-                    err = m.Error.decode(pkt.body)
-                    raise DeviceError(err.code, err.text, f"device refused request {head}: {err.describe()}")
+            pkt = flight.pop_ready()
+            if pkt is not None:
                 yield pkt
                 continue
             for pkt in self.decoder.feed(self.t.read(8192, self.poll)):
-                if pkt.type == m.Msg.NACK:
-                    self.counters.nacks += 1
-                    expected = m.decode_nack(pkt.body)
-                    now = time.monotonic()
-                    if expected in info and now - nack_handled.get(expected, -1e9) > self.timeout:
-                        nack_handled[expected] = now
-                        go_back(expected)
-                        last_progress = now
-                elif pkt.seq in info and pkt.seq not in replies:
-                    if pkt.type == m.Msg.ERROR and m.Error.decode(pkt.body).code == m.ErrorCode.NOT_CACHED:
-                        raise LinkError(f"request {pkt.seq} was lost and its reply left the device's cache; "
-                                        "lower --window to at most the image's reply_cache")
-                    replies[pkt.seq] = pkt
-                    last_progress = time.monotonic()
-                else:
-                    self.counters.stale_replies += 1
-            if time.monotonic() - last_progress > self.timeout:
-                self.counters.timeouts += 1
-                go_back(inflight[0])
-                last_progress = time.monotonic()
+                flight.on_packet(pkt, time.monotonic())
+            flight.check_timer(time.monotonic())
+
+    def dead_link(self, seq: int, req: Req, watch: Watchdog, now: float) -> LinkError:
+        c = self.counters
+        heard = now - watch.heard_at
+        return LinkError(
+            f"link dead: request {seq} ({_name(req.type)}) unanswered, no reply to any request for "
+            f"{watch.silent_for(now):.1f} s and {watch.rounds - 1} resend rounds (nothing valid at all from the "
+            f"device for {heard:.1f} s); sent {req.sends} times; link counters: {c.resends} resends, {c.nacks} "
+            f"NACKs, {c.timeouts} timeouts, {self.decoder.garbage_frames} damaged frames received. Check the "
+            f"cable/port and that the target still runs; on a noisy link allow more time without progress "
+            f"(dead_after={self.dead_after:g} s, retries={self.retries}; `bench run --link-timeout S "
+            f"--link-retries N`). Device output: {self.device_output()}"
+        )
+
+    def restarted(self, head: int, req: Req, expected: int) -> LinkError:
+        return LinkError(
+            f"the device restarted or lost its session during request {head} ({_name(req.type)}): it expects "
+            f"request {expected}, yet it already answered request {(head - 1) & 0xFFFF}. Its model state is "
+            "gone, so the stream cannot go on transparently: check the board's power, reset line and "
+            f"watchdog, then finish the run with `bench run --resume`. Device output: {self.device_output()}"
+        )
+
+    def not_cached(self, seq: int, req: Req) -> LinkError:
+        cache = self.hello_info.reply_cache if self.hello_info is not None else None
+        if cache is not None and self.window <= cache:
+            return LinkError(
+                f"request {seq} ({_name(req.type)}) was lost and the device no longer has its reply, although "
+                f"it keeps the last {cache} and at most {self.window} are in flight: the device restarted or "
+                "lost its session. Check the board's power, reset line and watchdog, then finish the run with "
+                f"`bench run --resume`. Device output: {self.device_output()}"
+            )
+        return LinkError(f"request {seq} was lost and its reply left the device's cache; "
+                         "lower --window to at most the image's reply_cache")
 
     def request(self, mtype: int, body: bytes = b"") -> Packet:
         return next(iter(self.transact([(mtype, body)])))
@@ -184,3 +216,10 @@ class Session:
                 yield m.Result.decode(pkt.body)
             except ValueError as e:
                 raise LinkError(f"malformed RESULT {pkt.seq}: {e}") from e
+
+
+def _name(mtype: int) -> str:
+    try:
+        return m.Msg(mtype).name
+    except ValueError:
+        return f"type 0x{mtype:02x}"

@@ -1,7 +1,9 @@
 """Byte transports: one class over pyserial's serial_for_url.
 
 The same code serves a real UART ("/dev/ttyACM0"), QEMU's TCP serial ("socket://host:port")
-and ser2net ("rfc2217://host:port").
+and ser2net ("rfc2217://host:port"), and any of them with injected faults
+("faulty+socket://host:port?ber=1e-3&seed=1", "faulty:///dev/ttyACM0?drop=1e-4": see
+bench/link/urlhandlers and docs/protocol.md, "Links under faults").
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class SerialTransport:
     """A pyserial port; keeps the last bytes received for error messages."""
 
     def __init__(self, url: str, baudrate: int = 115200, open_timeout: float = 5.0):
+        from bench.link.urlhandlers import register
+
+        register()
         self.url = url
         try:
             self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, do_not_open=False)

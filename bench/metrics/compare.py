@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from bench.errors import MetricError
 from bench.metrics.fidelity import Fidelity, MaskAgreement, fidelity, mask_agreement
-from bench.metrics.pool import ScoreJob, UtteranceScores, score_jobs
+from bench.metrics.pool import ScoreCache, ScoreJob, UtteranceScores, score_jobs
 from bench.metrics.quality import DEFAULT_METRICS, METRICS
 from bench.metrics.scores import Unscorable
 
@@ -218,6 +218,7 @@ def compare(
     target_masks: Mapping[str, npt.ArrayLike] | None = None,
     golden_masks: Mapping[str, npt.ArrayLike] | None = None,
     mask_tolerance: float = 0.0,
+    cache: ScoreCache | None = None,
 ) -> Comparison:
     """Score noisy input, float reference, golden model (optional) and target output of
     every utterance against its clean signal; outputs are mappings utterance id -> audio.
@@ -274,7 +275,7 @@ def compare(
             # reference first: fidelity of a (the implementation under test) against b
             fid_rows.append(FidelityRow(u.id, a, b, fidelity(xb[:n], xa[:n]), mask))
 
-    scores = score_jobs(jobs, names, max_workers=max_workers)
+    scores = score_jobs(jobs, names, max_workers=max_workers, cache=cache)
     utts = tuple(u.id for u in utterances)
 
     if pairs is None:

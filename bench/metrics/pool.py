@@ -12,12 +12,14 @@ different lengths) is raised.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
+from typing import Protocol
 
 import numpy as np
 
@@ -99,18 +101,62 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+class ScoreCache(Protocol):
+    """Scores kept by content (the runner's disk cache): a metric is a pure function of its inputs."""
+
+    def get(self, key: str) -> tuple[dict[str, float], dict[str, str]] | None: ...
+    def put(self, key: str, values: Mapping[str, float], reasons: Mapping[str, str]) -> None: ...
+
+
+def job_key(job: ScoreJob, metrics: tuple[str, ...]) -> str:
+    """The content of a job: metrics, rate, the two signals (or why one is missing)."""
+    h = hashlib.sha256(repr((metrics, job.sample_rate, job.missing_reason)).encode())
+    for x in (job.ref, job.deg):
+        if x is None:
+            h.update(b"\0none")
+        else:
+            a = np.ascontiguousarray(x)
+            h.update(f"\0{a.dtype.str}{a.shape}".encode() + a.tobytes())
+    return h.hexdigest()
+
+
 def score_jobs(
     jobs: Sequence[ScoreJob],
     metrics: Sequence[str] = DEFAULT_METRICS,
     *,
     max_workers: int | None = None,
     mp_context: BaseContext | None = None,
+    cache: ScoreCache | None = None,
 ) -> list[UtteranceScores]:
-    """Run ``metrics`` on every job (see the module doc); results in job order."""
+    """Run ``metrics`` on every job (see the module doc); results in job order. Jobs of equal
+    content (e.g. the golden and the target output of a bit-exact image) are scored once, and
+    with a ``cache`` scores of earlier calls are reused."""
     names = tuple(metrics)
     unknown = [m for m in names if m not in METRICS]
     if unknown:
         raise MetricError(f"unknown metrics {unknown}; choose from {', '.join(METRICS)}")
+    keys = [job_key(j, names) for j in jobs]
+    known: dict[str, tuple[dict[str, float], dict[str, str]]] = {}
+    todo: dict[str, ScoreJob] = {}
+    for k, j in zip(keys, jobs, strict=True):
+        if k in known or k in todo:
+            continue
+        hit = cache.get(k) if cache is not None else None
+        if hit is not None:
+            known[k] = hit
+        else:
+            todo[k] = j
+    for k, r in zip(todo, _score_all(list(todo.values()), names, max_workers, mp_context), strict=True):
+        known[k] = (dict(r.values), dict(r.reasons))
+        if cache is not None:
+            cache.put(k, r.values, r.reasons)
+    return [UtteranceScores(j.utt, j.condition, *known[k]) for k, j in zip(keys, jobs, strict=True)]
+
+
+def _score_all(jobs: Sequence[ScoreJob], names: tuple[str, ...], max_workers: int | None,
+               mp_context: BaseContext | None) -> list[UtteranceScores]:
+    if not jobs:
+        return []
     workers = default_workers() if max_workers is None else max_workers
     if workers < 1:
         raise MetricError(f"max_workers must be at least 1, got {workers}")

@@ -24,7 +24,7 @@ from bench.errors import ResultsError
 from bench.paths import repo_root
 from bench.results.compare import CompareOptions, Comparison, compare_sets
 from bench.results.measures import ImageMeasures, run_measures
-from bench.results.store import Run, now_iso, read_json, write_json
+from bench.results.store import Run, now_iso, read_json, read_parquet, write_json
 
 BASELINE_VERSION = 1
 GATE_IMAGES = ("passthrough-an386", "dsp-baseline-an386", "nsnet2-small-an386", "dyncp-small-r100-an386",
@@ -78,12 +78,21 @@ def read_baseline(target: str, image: str, root: Path | None = None) -> ImageMea
         raise ResultsError(f"no baseline for image '{image}' on target '{target}' under {root}; create it with "
                            f"`bench baseline update --image {image}` and commit results/baselines/")
     doc: dict[str, Any] = read_json(jp)
+    if not isinstance(doc, dict):
+        raise ResultsError(f"{jp}: a baseline is a JSON object, this is a {type(doc).__name__}; rewrite it with "
+                           f"`bench baseline update --image {image}`")
     if doc.get("baseline_version") != BASELINE_VERSION:
         raise ResultsError(f"{jp}: baseline_version {doc.get('baseline_version')} is not {BASELINE_VERSION}; "
                            f"rewrite it with `bench baseline update --image {image}`")
-    t = pq.read_table(fp)
+    redo = f"rewrite it with `bench baseline update --image {image}`"
+    t = read_parquet(fp, hint=redo)
+    if "utt" not in t.column_names or "total" not in t.column_names:
+        raise ResultsError(f"{fp}: no 'utt' and 'total' columns (it has {t.column_names}); {redo}")
     frames: dict[str, np.ndarray] = {c: t.column(c).to_numpy() for c in t.column_names if c != "utt"}
     frames["utt"] = np.asarray(t.column("utt").to_pylist(), dtype=object)
+    for key in ("sha256", "unit"):
+        if not isinstance(doc.get(key), str):
+            raise ResultsError(f"{jp}: field {key} is missing or not a string; {redo}")
     return ImageMeasures(image=image, sha256=doc["sha256"], unit=doc["unit"], frames=frames,
                          stage_order=tuple(doc.get("stage_order", ())), quality=doc.get("quality", {}),
                          model_family=doc.get("model_family", ""), target=target, target_uid=doc.get("target_uid"),

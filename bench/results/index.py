@@ -17,6 +17,7 @@ only runs whose signature changed, adds new runs and drops deleted ones.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bench.errors import ResultsError
-from bench.results.store import Run, read_json, results_root
+from bench.results.store import Run, read_json, read_parquet, results_root
+
+log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.parquet"
 KEY_COLUMNS = ("run_id", "started", "status", "target", "target_uid", "target_key", "board", "unit", "image",
@@ -117,32 +120,71 @@ def _run_dirs(root: Path) -> dict[str, Path]:
     return {p.name: p for p in root.iterdir() if p.is_dir() and (p / "run.json").is_file()}
 
 
-def update_index(root: Path | None = None, rebuild: bool = False) -> pa.Table:
-    """Bring results/index.parquet up to date with the run directories and return it."""
+def _checked_rows(run_dir: Path, sig: str) -> list[dict[str, Any]]:
+    """run_rows of one run, and proof that they fit the index's columns (a run whose summary holds a
+    string where a number belongs is refused here, alone, instead of breaking the whole table)."""
+    meta = read_json(run_dir / "run.json")
+    if not isinstance(meta, dict) or not isinstance(meta.get("images", {}), dict):
+        raise ResultsError(f"{run_dir / 'run.json'} is not a run record (a JSON object with an 'images' object)")
+    rows = run_rows(Run(run_dir), sig)
+    if rows:
+        _table(rows)
+    return rows
+
+
+def skipped_reason(e: BaseException) -> str:
+    return str(e) if isinstance(e, ResultsError) else f"{type(e).__name__}: {e}"
+
+
+def refresh_index(root: Path | None = None, rebuild: bool = False) -> tuple[pa.Table, dict[str, str]]:
+    """update_index, and the runs it left out: {run_id: why}. A run that cannot be read (damaged
+    run.json or summary, values of the wrong type, an unreadable folder) is skipped and reported,
+    never blocking the others; it is read again on the next update (it has no rows, so it stays stale)."""
+    skipped: dict[str, str] = {}
+    return update_index(root, rebuild, skipped=skipped), skipped
+
+
+def update_index(root: Path | None = None, rebuild: bool = False,
+                 skipped: dict[str, str] | None = None) -> pa.Table:
+    """Bring results/index.parquet up to date with the run directories and return it. Runs that cannot
+    be read are left out, each logged as a warning (logger bench.results.index) and put in `skipped`."""
     root = root or results_root()
     path = index_path(root)
     old = None
     if path.is_file() and not rebuild:
         try:
             old = pq.read_table(path)
-        except (OSError, pa.ArrowInvalid):
+        except (OSError, pa.ArrowException):
             old = None  # a damaged index is rebuilt from the runs
+        if old is not None and not {"run_id", "sig"} <= set(old.column_names):
+            old = None  # an index of another version: rebuilt too
     dirs = _run_dirs(root)
     known: dict[str, str] = {}
     if old is not None and old.num_rows:
         for rid, sig in zip(old.column("run_id").to_pylist(), old.column("sig").to_pylist(), strict=True):
             known[rid] = sig
-    sigs = {rid: run_signature(p) for rid, p in dirs.items()}
+    sigs: dict[str, str] = {}
+    bad: dict[str, str] = {}
+    for rid, p in dirs.items():
+        try:
+            sigs[rid] = run_signature(p)
+        except OSError as e:
+            bad[rid] = f"its folder cannot be read: {e}"
     stale = {rid for rid, s in sigs.items() if known.get(rid) != s}
-    gone = set(known) - set(dirs)
-    if old is not None and not stale and not gone:
-        return old
+    gone = (set(known) - set(dirs)) | (set(known) & set(bad))
     new_rows: list[dict[str, Any]] = []
     for rid in sorted(stale):
         try:
-            new_rows.extend(run_rows(Run(dirs[rid]), sigs[rid]))
-        except (ResultsError, KeyError, TypeError, ValueError):
-            continue  # an unreadable run is left out of the index; `bench show` says what is wrong with it
+            new_rows.extend(_checked_rows(dirs[rid], sigs[rid]))
+        except Exception as e:  # noqa: BLE001 -- one bad run is reported and skipped, never blocks the others
+            bad[rid] = skipped_reason(e)
+    for rid, why in sorted(bad.items()):
+        log.warning("bench index: run %s skipped: %s", rid, why)
+    if skipped is not None:
+        skipped.update(bad)
+    stale = {rid for rid in stale if rid not in bad} | (set(bad) & set(known))
+    if old is not None and not stale and not gone:
+        return old
     parts = []
     if old is not None and old.num_rows:
         drop = pa.array(sorted(stale | gone), pa.string())
@@ -165,4 +207,4 @@ def load_index(root: Path | None = None, update: bool = True) -> pa.Table:
         return update_index(root)
     if not index_path(root).is_file():
         raise ResultsError(f"no index at {index_path(root)}; build it with `bench index`")
-    return pq.read_table(index_path(root))
+    return read_parquet(index_path(root), hint="rebuild it with `bench index --rebuild`")

@@ -10,15 +10,13 @@ It is built from a run directory (:func:`run_measures`) or from a committed base
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bench.errors import ResultsError
-from bench.results.store import Run, read_json
+from bench.results.store import Run
 
 QUALITY_METRICS = ("pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr")
 COUNTER_UNITS = ("instructions", "cycles")
@@ -59,12 +57,14 @@ class ImageMeasures:
     def counter_columns(self) -> list[str]:
         stages = [f"stage_{s}" for s in self.stage_order if f"stage_{s}" in self.frames]
         stages += sorted(k for k in self.frames if k.startswith("stage_") and k not in stages)
-        return ["total", *stages] + (["energy"] if "energy" in self.frames else [])
+        est = sorted(k for k in self.frames if k.startswith("cycles_est"))  # deterministic estimates: exact
+        return ["total", *stages, *est] + (["energy"] if "energy" in self.frames else [])
 
 
 def frames_to_arrays(table: pa.Table) -> dict[str, np.ndarray]:
     """The counter columns of a frames table as numpy arrays (masks, probes and audio are not needed)."""
-    keep = [c for c in table.column_names if c in ("utt", "frame", "total", "energy") or c.startswith("stage_")]
+    keep = [c for c in table.column_names
+            if c in ("utt", "frame", "total", "energy") or c.startswith(("stage_", "cycles_est"))]
     out: dict[str, np.ndarray] = {}
     for c in keep:
         col = table.column(c)
@@ -74,13 +74,10 @@ def frames_to_arrays(table: pa.Table) -> dict[str, np.ndarray]:
     return out
 
 
-def read_quality(path: Path) -> dict[str, dict[str, float]]:
-    """metric -> utterance -> value of the target condition from an image's metrics.parquet."""
-    if not path.is_file():
-        return {}
-    rows = pq.read_table(path).to_pylist()
+def read_quality(rows: list[dict[str, Any]] | None) -> dict[str, dict[str, float]]:
+    """metric -> utterance -> value of the target condition from an image's metrics rows."""
     q: dict[str, dict[str, float]] = {}
-    for r in rows:
+    for r in rows or ():
         if r.get("condition") != "target":
             continue
         for m in QUALITY_METRICS:
@@ -104,13 +101,12 @@ def run_measures(run: Run, images: list[str] | None = None) -> dict[str, ImageMe
                 raise ResultsError(f"run {run.run_id} has no frames for image '{name}' (status {im.get('status')}); "
                                    "pick another run or finish it with `bench run --resume`")
             continue
-        sp = run.image_dir(name) / "summary.json"
-        summary: dict[str, Any] = read_json(sp) if sp.is_file() else {}
+        summary: dict[str, Any] = run.read_summary(name) or {}
         out[name] = ImageMeasures(
             image=name, sha256=im.get("sha256", ""), unit=summary.get("unit", unit_default),
             frames=frames_to_arrays(run.frames(name)),
             stage_order=tuple(summary.get("stage_order", ())),
-            quality=read_quality(run.image_dir(name) / "metrics.parquet"),
+            quality=read_quality(run.read_metrics(name)),
             model_family=im.get("model_family", ""), target=meta.get("target", {}).get("name", ""),
             target_uid=im.get("target_uid"), source=run.run_id, git_revision=prov.get("git_revision", ""),
         )

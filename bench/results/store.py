@@ -29,9 +29,11 @@ what was measured before it stays readable, and --resume skips the utterances it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,12 +82,20 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _file_mode() -> int:
+    """0666 minus the umask: what open() would give (mkstemp's temporary files are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -98,11 +108,21 @@ def write_json(path: Path, doc: Any) -> None:
 
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise ResultsError(f"{path} not found") from e
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ResultsError(f"{path} is not valid JSON: {e}") from e
+    except OSError as e:
+        raise ResultsError(f"{path} cannot be read: {e}") from e
+
+
+def _new_dir(root: Path | None, name: str, hint: str) -> Path:
+    p = (root or results_root()) / name
+    if p.exists():
+        raise ResultsError(f"{p} already exists; {hint}")
+    p.mkdir(parents=True)
+    return p
 
 
 class Run:
@@ -117,11 +137,7 @@ class Run:
 
     @classmethod
     def create(cls, run_id: str, root: Path | None = None) -> "Run":
-        p = (root or results_root()) / run_id
-        if p.exists():
-            raise ResultsError(f"run directory {p} already exists; use --resume {run_id} to finish it")
-        p.mkdir(parents=True)
-        return cls(p)
+        return cls(_new_dir(root, run_id, f"use --resume {run_id} to finish it"))
 
     @classmethod
     def open(cls, run_id: str, root: Path | None = None) -> "Run":
@@ -131,6 +147,26 @@ class Run:
             known = sorted(q.name for q in base.glob("*") if (q / "run.json").is_file())[-5:]
             raise ResultsError(f"no run '{run_id}' under {base} (latest: {', '.join(known) or 'none'})")
         return cls(p)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run for this process (a second `bench run --resume` of it is refused)."""
+        import fcntl
+
+        path = self.path / ".lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+                raise ResultsError(f"run {self.run_id} is in use by {holder}; wait for it to finish "
+                                   "(or stop it) before resuming") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+            yield
+        finally:
+            os.close(fd)
 
     # run.json -----------------------------------------------------------------
     def read_meta(self) -> dict[str, Any]:
@@ -165,7 +201,13 @@ class Run:
     def read_audio(self, image: str, utt: str) -> np.ndarray:
         import soundfile as sf
 
-        data, _ = sf.read(self.image_dir(image) / "audio" / f"{utt}.wav", dtype="int16")
+        p = self.image_dir(image) / "audio" / f"{utt}.wav"
+        try:
+            data, _ = sf.read(p, dtype="int16")
+        except Exception as e:  # noqa: BLE001 -- soundfile raises LibsndfileError / RuntimeError / OSError
+            raise ResultsError(f"{p} cannot be read ({e}); the file is missing or damaged: delete the image's "
+                               f"frames/{utt}.parquet too and finish the run with `bench run --resume "
+                               f"{self.run_id}`") from e
         return np.asarray(data)
 
     def frames(self, image: str) -> pa.Table:
@@ -173,14 +215,20 @@ class Run:
         files = sorted(d.glob("*.parquet")) if d.is_dir() else []
         if not files:
             raise ResultsError(f"run {self.run_id} has no frames for image '{image}'")
-        return pa.concat_tables([_read_parquet(f) for f in files], promote_options="default")
+        tables = [_read_parquet(f) for f in files]
+        try:
+            return pa.concat_tables(tables, promote_options="default")
+        except pa.ArrowException as e:
+            raise ResultsError(f"run {self.run_id}, image '{image}': the frames files disagree on their columns "
+                               f"({e}); one of them is from another build or damaged: delete it and finish the "
+                               f"run with `bench run --resume {self.run_id}`") from e
 
     def frames_of(self, image: str, utt: str) -> pa.Table:
         """The frames of one utterance."""
         p = self.image_dir(image) / "frames" / f"{utt}.parquet"
         if not p.is_file():
             raise ResultsError(f"run {self.run_id} has no frames for image '{image}', utterance '{utt}'")
-        return pq.read_table(p)
+        return _read_parquet(p)
 
     LOGS = ("console.log", "driver.log")
 
@@ -233,10 +281,10 @@ class Run:
         p = self._doc(image, "fidelity.parquet")
         return _read_parquet(p).to_pylist() if p.is_file() else None
 
-    def metrics_path(self, image: str) -> Path | None:
-        """metrics.parquet of the image, when it was scored (read by bench.results.measures)."""
+    def read_metrics(self, image: str) -> list[dict[str, Any]] | None:
+        """metrics.parquet of the image (one row per utterance and condition), when it was scored."""
         p = self._doc(image, "metrics.parquet")
-        return p if p.is_file() else None
+        return _read_parquet(p).to_pylist() if p.is_file() else None
 
     def write_view(self, image: str, family: str, doc: dict[str, Any]) -> None:
         """The image's family view (bench.families): {"family": ..., **doc}."""
@@ -271,18 +319,26 @@ def _atomic_parquet(path: Path, table: pa.Table) -> None:
     os.close(fd)
     try:
         pq.write_table(table, tmp)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(path: Path, hint: str | None = None) -> pa.Table:
+    """A Parquet file of the store; a damaged or unreadable one is a ResultsError naming it (with `hint`,
+    what to do, when the default, re-running the image, does not fit)."""
     try:
         return pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as e:
-        raise ResultsError(f"{path} cannot be read ({e}); the file is damaged: delete it and re-run the image "
-                           "(bench run --resume keeps the rest)") from e
+    except (OSError, pa.ArrowException) as e:
+        raise ResultsError(f"{path} cannot be read ({e}); the file is damaged: "
+                           + (hint or "delete it and re-run the image (bench run --resume keeps the rest)")) from e
+
+
+def read_parquet(path: Path, hint: str | None = None) -> pa.Table:
+    """_read_parquet for the other modules of bench.results (index, baselines)."""
+    return _read_parquet(path, hint)
 
 
 class Sweep:
@@ -298,11 +354,7 @@ class Sweep:
 
     @classmethod
     def create(cls, sweep_id: str, root: Path | None = None) -> "Sweep":
-        p = (root or results_root()) / sweep_id
-        if p.exists():
-            raise ResultsError(f"sweep directory {p} already exists; choose another --run-id")
-        p.mkdir(parents=True)
-        return cls(p)
+        return cls(_new_dir(root, sweep_id, "choose another --run-id"))
 
     def point_run_id(self, label: str) -> str:
         return f"{self.sweep_id}/{label}"

@@ -7,7 +7,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from bench.targets.meters import make_meter
 from bench.targets.spec import TargetSpec
+
+CYCLES_EST_LABEL = ("cycles_est: estimated Cortex-M4 cycles (cm4cycles QEMU plugin, TRM timing per executed "
+                    "instruction; an estimate, docs/cycles.md)")
 
 
 def counter_stats(values: np.ndarray) -> dict[str, float]:
@@ -26,7 +30,8 @@ def counter_stats(values: np.ndarray) -> dict[str, float]:
 
 def summarize_frames(frames: pa.Table, stage_names: list[str], target: TargetSpec, hop_len: int,
                      sample_rate: int) -> dict[str, Any]:
-    """Counter statistics per frame and per stage, with the labelled real-time estimate."""
+    """Counter statistics per frame and per stage, with the labelled real-time estimate and the
+    energy figures of the target's meter (the datasheet `model` meter without a [meter] table)."""
     unit = target.counter.unit
     total = frames.column("total").to_numpy()
     stages = {s: counter_stats(frames.column(f"stage_{s}").to_numpy()) for s in stage_names
@@ -35,6 +40,11 @@ def summarize_frames(frames: pa.Table, stage_names: list[str], target: TargetSpe
     hop_s = hop_len / sample_rate
     budget = target.clock_hz * hop_s  # cycles available per hop at the nominal clock
     to_cycles = target.cpi_estimate if unit == "instructions" else 1.0
+    est = None
+    if "cycles_est" in frames.column_names:
+        est = {"label": CYCLES_EST_LABEL, "total": counter_stats(frames.column("cycles_est").to_numpy()),
+               "stages": {s: counter_stats(frames.column(f"cycles_est_{s}").to_numpy()) for s in stage_names
+                          if f"cycles_est_{s}" in frames.column_names}}
     rt = {
         "clock_hz": target.clock_hz,
         "cycles_per_hop_budget": budget,
@@ -44,11 +54,10 @@ def summarize_frames(frames: pa.Table, stage_names: list[str], target: TargetSpe
         "model": (f"cycles = instructions x CPI {target.cpi_estimate} ({target.cpi_source})"
                   if unit == "instructions" else "DWT cycles"),
     }
-    energy = {
-        "joules_per_frame_mean": tot["mean"] * to_cycles * target.energy_j_per_cycle,
-        "kind": "model",
-        "model": target.energy_source,
-    }
+    if est is not None and unit == "instructions":
+        rt.update(rtf_mean=est["total"]["mean"] / budget, rtf_p99=est["total"]["p99"] / budget,
+                  model=f"cycles = {CYCLES_EST_LABEL}")
+    energy = make_meter(target).frame_energy(frames).summary()
     utts = frames.column("utt").to_pylist()
     return {
         "frames": int(frames.num_rows),
@@ -59,4 +68,5 @@ def summarize_frames(frames: pa.Table, stage_names: list[str], target: TargetSpe
         "stage_order": [s for s in stage_names if s in stages],
         "realtime": rt,
         "energy": energy,
+        **({"cycles_est": est} if est is not None else {}),
     }

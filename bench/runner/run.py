@@ -9,24 +9,39 @@ written at once (frames Parquet + WAV), so a crash loses nothing already measure
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import shutil
+import signal
+import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from bench.errors import BenchError, DeviceError, LinkError, TargetError
+from bench.errors import BenchError, DeviceError, ImageError, LinkError, TargetError
 from bench.families import family_for
-from bench.images import ImageEntry, find_image, images_for_target, verify_image
+from bench.images import ImageEntry, find_image, images_for_target, sha256_file, verify_image
 from bench.link import messages as m
 from bench.link.session import Session
 from bench.results.store import Run, now_iso, results_root
 from bench.results.summary import summarize_frames
 from bench.runner.provenance import provenance
 from bench.runner.score import score_image, write_context
-from bench.runner.stream import check_hello, frames_table, hops_for, stream_utterance
+from bench.runner.stream import (
+    CycleEstimate,
+    check_counter,
+    check_hello,
+    frames_table,
+    hops_for,
+    stream_utterance,
+)
 from bench.targets import load_target
 from bench.targets.drivers import make_driver
 
@@ -50,6 +65,7 @@ class RunOptions:
     run_id: str | None = None
     metrics: bool = True
     manifest_dir: str | None = None  # another folder holding manifest.json (default firmware_images/)
+    jobs: int = 0  # images run in parallel, one emulator each; 0: one per CPU core on emulators, 1 on boards
 
     def __post_init__(self) -> None:
         if self.window < 1:
@@ -58,11 +74,13 @@ class RunOptions:
             raise BenchError("--limit must be at least 1")
         if self.timeout <= 0:
             raise BenchError("--timeout must be positive")
+        if self.jobs < 0:
+            raise BenchError("--jobs must be 0 (automatic) or more")
 
 
 class Progress(Protocol):
     def image_started(self, image: str, utterances: int, frames: int) -> None: ...
-    def advance(self, frames: int) -> None: ...
+    def advance(self, frames: int, image: str = "") -> None: ...
     def image_finished(self, image: str, summary: dict[str, Any] | None, error: str | None) -> None: ...
 
 
@@ -70,7 +88,7 @@ class NullProgress:
     def image_started(self, image: str, utterances: int, frames: int) -> None:
         pass
 
-    def advance(self, frames: int) -> None:
+    def advance(self, frames: int, image: str = "") -> None:
         pass
 
     def image_finished(self, image: str, summary: dict[str, Any] | None, error: str | None) -> None:
@@ -83,6 +101,69 @@ class ImageOutcome:
     status: str = "pending"  # pending | running | done | failed
     error: str | None = None
     utterance_errors: dict[str, str] = field(default_factory=dict)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM; run.json says "interrupted" and how to resume."""
+
+    def __init__(self, run_id: str):
+        super().__init__(run_id)
+        self.run_id = run_id
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} interrupted; what was measured is kept: bench run --resume {self.run_id}"
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a run like Ctrl-C (the drivers stop their emulators in their finally blocks)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@contextlib.contextmanager
+def _verified_copy(entry: ImageEntry) -> Iterator[Path]:
+    """A private copy of the image whose sha256 is checked against the manifest at launch time, so
+    that an ELF replaced after the run's checks can never be what runs."""
+    with tempfile.TemporaryDirectory(prefix="bench-image-") as d:
+        copy = Path(d) / entry.path.name
+        shutil.copyfile(entry.path, copy)
+        digest = sha256_file(copy)
+        if digest != entry.sha256:
+            raise ImageError(f"{entry.path} changed after the run's checks (sha256 {digest[:12]}.. != manifest "
+                             f"{entry.sha256[:12]}..); it was not started. Rebuild with `bench images build`")
+        yield copy
+
+
+def options_for_resume(recorded: dict[str, Any], given: RunOptions, run_id: str) -> RunOptions:
+    """The recorded options of a run, refusing any option given now that contradicts them (an
+    option left at its default takes the recorded value)."""
+    default = RunOptions()
+    fields = {f.name for f in dataclasses.fields(RunOptions)}
+    rec = {k: v for k, v in recorded.items() if k in fields}
+    for k in ("images", "configure"):
+        if k in rec:
+            rec[k] = tuple(tuple(x) if isinstance(x, list) else x for x in rec[k])
+    conflicts = []
+    for k in sorted(fields - {"run_id", "jobs"}):  # how many emulators run at once changes no figure
+        now, then = getattr(given, k), rec.get(k, getattr(default, k))
+        if now != getattr(default, k) and now != then:
+            conflicts.append(f"--{k.replace('_', '-')}: the run has {then!r}, this command gives {now!r}")
+    if conflicts:
+        raise BenchError(f"cannot resume {run_id} with other options ({'; '.join(conflicts)}); a resumed run "
+                         "keeps its own options: drop them, or start a new run")
+    rec["run_id"] = run_id
+    return RunOptions(**rec)
 
 
 def make_run_id(target: str) -> str:
@@ -102,14 +183,18 @@ class Runner:
         self.progress = progress or NullProgress()
         self.target = load_target(options.target)
         self._utterances = utterances
+        self._lock = threading.RLock()  # run.json and the utterance list, shared by the image workers
+        self._abort = threading.Event()
+        self._active: set[Any] = set()  # drivers of images in flight (stopped on an interrupt)
 
     # ---- inputs --------------------------------------------------------------
     def utterances(self, sample_rate: int) -> list[Utterance]:
-        if self._utterances is None:
-            from bench.data.loader import load_set
+        with self._lock:
+            if self._utterances is None:
+                from bench.data.loader import load_set
 
-            self._utterances = list(load_set(self.options.set_path, sample_rate=sample_rate))
-        utts = list(self._utterances)
+                self._utterances = list(load_set(self.options.set_path, sample_rate=sample_rate))
+            utts = list(self._utterances)
         return utts[: self.options.limit] if self.options.limit else utts
 
     @property
@@ -155,8 +240,12 @@ class Runner:
         return self._execute(run, images)
 
     def resume(self, run_id: str) -> Run:
+        """Finish a run with the options it was started with (its run.json); an option given
+        now that differs from the record is refused rather than mixed in."""
         run = Run.open(run_id)
         meta = run.read_meta()
+        self.options = options_for_resume(meta.get("options", {}), self.options, run_id)
+        self.target = load_target(self.options.target)
         images = [find_image(n, self.manifest_dir) for n in meta["images"]]
         for e in images:
             if e.sha256 != meta["images"][e.name]["sha256"]:
@@ -164,77 +253,129 @@ class Runner:
                                  f"(sha256 {e.sha256[:12]} != {meta['images'][e.name]['sha256'][:12]}); "
                                  "start a new run")
         self._check(images)
-        meta["status"] = "running"
-        meta.setdefault("resumed", []).append(now_iso())
-        run.write_meta(meta)
-        return self._execute(run, images)
+        with run.lock():
+            meta = run.read_meta()
+            meta["status"] = "running"
+            meta.setdefault("resumed", []).append(now_iso())
+            run.write_meta(meta)
+            return self._execute_locked(run, images)
 
     def _execute(self, run: Run, images: list[ImageEntry]) -> Run:
+        with run.lock():
+            return self._execute_locked(run, images)
+
+    def _execute_locked(self, run: Run, images: list[ImageEntry]) -> Run:
+        """Every image, then the context and the views. However it ends, run.json says so: done,
+        failed, or interrupted (Ctrl-C, SIGTERM) with the reason; never "running"."""
         failed = False
         try:
-            for entry in images:
-                ok = self._run_image(run, entry)
-                failed = failed or not ok
+            with _sigterm_as_interrupt():
+                failed = not all(self._run_images(run, images))
+                if self.options.metrics:
+                    if self._utterances:
+                        write_context(run, self.utterances(self._utterances[0].sample_rate))
+                    self._views(run, images)
         except KeyboardInterrupt:
-            meta = run.read_meta()
-            meta["status"] = "interrupted"
-            run.write_meta(meta)
+            self._end(run, "interrupted", "interrupted (Ctrl-C or SIGTERM); what was measured is kept: "
+                                          f"bench run --resume {run.run_id}")
+            raise RunInterrupted(run.run_id) from None
+        except BaseException as e:
+            self._end(run, "failed", f"{type(e).__name__}: {e}")
             raise
-        if self.options.metrics:
-            if self._utterances:
-                write_context(run, self.utterances(self._utterances[0].sample_rate))
-            self._views(run, images)
-        meta = run.read_meta()
-        meta["status"] = "failed" if failed else "done"
-        meta["finished"] = now_iso()
-        run.write_meta(meta)
+        self._end(run, "failed" if failed else "done", None)
         return run
+
+    @staticmethod
+    def _end(run: Run, status: str, reason: str | None) -> None:
+        meta = run.read_meta()
+        meta["status"] = status
+        meta["finished"] = now_iso()
+        meta["reason"] = reason
+        run.write_meta(meta)
+
+    def jobs(self, n_images: int) -> int:
+        """Images at once: --jobs, or one emulator per CPU core (QEMU), one at a time on a board."""
+        if self.options.jobs:
+            return min(self.options.jobs, n_images)
+        return min(os.cpu_count() or 1, n_images) if self.target.driver == "qemu" else 1
+
+    def _run_images(self, run: Run, images: list[ImageEntry]) -> list[bool]:
+        jobs = self.jobs(len(images))
+        if jobs <= 1:
+            return [self._run_image(run, e) for e in images]
+        with ThreadPoolExecutor(jobs, thread_name_prefix="bench-image") as ex:
+            futures = [ex.submit(self._run_image, run, e) for e in images]
+            try:
+                return [f.result() for f in futures]
+            except BaseException:
+                self._abort.set()  # the workers stop at their next utterance; their links are cut now
+                for f in futures:
+                    f.cancel()
+                with self._lock:
+                    for d in list(self._active):
+                        d.stop()
+                raise
 
     def _views(self, run: Run, images: list[ImageEntry]) -> None:
         """Each family's view of its finished images, after all images (so that an image later in
         the run, e.g. a static reference, is there to compare with)."""
         for name in dict.fromkeys(e.model_family for e in images):
             fam = family_for(name, required=False)
-            if fam is not None:
+            if fam is None:
+                continue
+            try:
                 fam.write_views(run, images, self.utterances(16000))
+            except Exception as e:  # noqa: BLE001 -- a view that cannot score the input must not end the run
+                for img in (x for x in images if x.model_family == name):
+                    run.write_view(img.name, name, {"unscorable": f"{type(e).__name__}: {e}"})
 
     def _set_image_meta(self, run: Run, image: str, **kw: Any) -> None:
-        meta = run.read_meta()
-        meta["images"][image].update(kw)
-        run.write_meta(meta)
+        with self._lock:
+            meta = run.read_meta()
+            meta["images"][image].update(kw)
+            run.write_meta(meta)
 
     def _run_image(self, run: Run, entry: ImageEntry) -> bool:
         opts = self.options
         done = run.done_utterances(entry.name)
         driver = make_driver(self.target, run.workdir(entry.name))
+        with self._lock:
+            self._active.add(driver)
         session: Session | None = None
         utt_errors: dict[str, str] = dict(run.read_meta()["images"][entry.name].get("utterance_errors", {}))
         summary = None
         error = None
         self._set_image_meta(run, entry.name, status="running")
+        stack = contextlib.ExitStack()
         try:
-            driver.start(entry.path)
+            driver.start(stack.enter_context(_verified_copy(entry)))
             # the physical board (probe unique id / serial), when the driver knows it; None on QEMU
             self._set_image_meta(run, entry.name, target_uid=getattr(driver, "probe_uid", None))
             session = Session(driver.open_link(), window=opts.window, timeout=opts.timeout)
             hello = session.hello()
             check_hello(hello, entry)
+            check_counter(hello, self.target)
             if opts.window > hello.reply_cache:
                 raise LinkError(f"--window {opts.window} exceeds the image's reply cache ({hello.reply_cache})")
             run.write_hello(entry.name, {**asdict(hello), "delay": hello.frame_len - hello.hop_len})
+            estimate = CycleEstimate.for_driver(driver)
             utts = self.utterances(hello.sample_rate)
             todo = [u for u in utts if u.id not in done]
             n_frames = sum(len(hops_for(u.noisy, hello.hop_len, hello.frame_len)) for u in todo)
             self.progress.image_started(entry.name, len(todo), n_frames)
             for u in todo:
+                if self._abort.is_set():
+                    raise BenchError("stopped: another image of the run was interrupted")
                 try:
-                    self._run_utterance(run, entry, session, hello, u)
+                    self._run_utterance(run, entry, session, hello, u, estimate)
                 except DeviceError as e:  # the device refused this utterance; the link is fine
                     utt_errors[u.id] = str(e)
                     self._set_image_meta(run, entry.name, utterance_errors=utt_errors)
             stats = session.stats()
-            self._set_image_meta(run, entry.name, device_stats=asdict(stats),
-                                 link_counters=asdict(session.counters))
+            with self._lock:
+                before = run.read_meta()["images"][entry.name].get("link_counters") or {}
+                counters = {k: int(before.get(k, 0)) + v for k, v in asdict(session.counters).items()}
+                self._set_image_meta(run, entry.name, device_stats=asdict(stats), link_counters=counters)
             if opts.metrics:
                 score_image(run, entry, utts, opts.configure)
             frames = run.frames(entry.name)
@@ -247,14 +388,18 @@ class Runner:
             if session is not None:
                 run.append_log(entry.name, "console.log", session.decoder.console_text(1 << 16))
             driver.stop()
+            with self._lock:
+                self._active.discard(driver)
+            stack.close()
             run.append_log(entry.name, "driver.log", driver.logs())
         status = "failed" if error or utt_errors else "done"
         self._set_image_meta(run, entry.name, status=status, error=error, utterance_errors=utt_errors)
         self.progress.image_finished(entry.name, summary, error)
         return status == "done"
 
-    def _run_utterance(self, run: Run, entry: ImageEntry, session: Session, hello: m.Hello, u: Utterance) -> None:
+    def _run_utterance(self, run: Run, entry: ImageEntry, session: Session, hello: m.Hello, u: Utterance,
+                       estimate: CycleEstimate | None) -> None:
         aligned, results = stream_utterance(session, hello, np.asarray(u.noisy), self.options.configure,
-                                            self.progress.advance)
+                                            lambda n: self.progress.advance(n, entry.name))
         run.write_audio(entry.name, u.id, aligned, hello.sample_rate)
-        run.write_frames(entry.name, u.id, frames_table(u.id, results, hello, self.target))
+        run.write_frames(entry.name, u.id, frames_table(u.id, results, hello, self.target, estimate))

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from bench.errors import ConfigError
-from bench.families import References, family_for, refs_for
-from bench.images import ImageEntry
+from bench.families import References, context_enhancer, refs_for
+from bench.images import ImageEntry, sha256_file
 from bench.paths import images_dir
 from bench.results.store import Run
+from bench.runner.refcache import cached, score_cache
 
 CONTEXT_HOP = 160  # 10 ms: WebRTC VAD's own frame; labels exist for it in every generated set
 
@@ -50,13 +51,15 @@ def integer_reference(entry: ImageEntry, refs: References, utts: Sequence[Any],
     if entry.tflite and refs.tflm is not None:
         path = (entry.base_dir or images_dir()) / entry.tflite
         try:
-            return ({u.id: refs.tflm(np.asarray(u.noisy), config, path) for u in utts},
-                    f"TFLM interpreter on {entry.tflite}")
+            fn = cached("tflm", refs.family, entry.model_dir,
+                        lambda x, c: refs.tflm(x, c, path), extra=sha256_file(path))  # type: ignore[misc]
+            return ({u.id: fn(np.asarray(u.noisy), config) for u in utts}, f"TFLM interpreter on {entry.tflite}")
         except ConfigError as e:  # e.g. the run configures an exit the graph does not hold
             note = f" (TFLM reference not used: {e})"
     if refs.golden is None:
         return None, None
-    return {u.id: refs.golden(np.asarray(u.noisy), config) for u in utts}, "numpy golden model" + note
+    golden = cached("golden", refs.family, entry.model_dir, refs.golden)
+    return {u.id: golden(np.asarray(u.noisy), config) for u in utts}, "numpy golden model" + note
 
 
 def score_image(run: Run, entry: ImageEntry, utts: Sequence[Any], configure: Sequence[tuple[str, int]]) -> None:
@@ -70,22 +73,24 @@ def score_image(run: Run, entry: ImageEntry, utts: Sequence[Any], configure: Seq
         return
     config = dict(configure)
     target = {u.id: run.read_audio(entry.name, u.id) for u in scored}
-    float_out = {u.id: refs.float_ref(np.asarray(u.noisy), config) for u in scored}
+    float_ref = cached("float", refs.family, entry.model_dir, refs.float_ref)
+    float_out = {u.id: float_ref(np.asarray(u.noisy), config) for u in scored}
     golden, source = integer_reference(entry, refs, scored, config)
-    cmp = compare(scored, target, float_out, golden)  # type: ignore[arg-type]
+    cmp = compare(scored, target, float_out, golden, cache=score_cache())  # type: ignore[arg-type]
     run.write_comparison(entry.name, *comparison_records(cmp, source))
 
 
 def write_context(run: Run, utts: Sequence[Any]) -> None:
-    """context.json: WebRTC VAD, WORLD F0 and the classic DSP enhancer (the family the bench
-    registers as the context enhancer) on the run's audio."""
+    """context.json: WebRTC VAD, WORLD F0 and the classic enhancer (the family that says it is the
+    context enhancer) on the run's audio."""
     from bench.metrics.context import reference_context
 
     if run.has_context() or not utts:
         return
     enhancer = None
-    fam = family_for("dsp-baseline", required=False)
+    fam = context_enhancer()
     refs = fam.references(None) if fam is not None else None
-    if refs is not None and utts[0].sample_rate == 16000:  # the classic enhancer is a 16 kHz design
-        enhancer = ("dsp-baseline (host model)", {u.id: refs.float_ref(np.asarray(u.noisy), {}) for u in utts})
+    if fam is not None and refs is not None and utts[0].sample_rate == 16000:  # a 16 kHz design
+        fn = cached("float", fam.name, None, refs.float_ref)
+        enhancer = (f"{fam.name} (host model)", {u.id: fn(np.asarray(u.noisy), {}) for u in utts})
     run.write_context(reference_context(utts, CONTEXT_HOP, enhancer))

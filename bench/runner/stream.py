@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from bench.errors import HandshakeError
+from bench.errors import HandshakeError, TargetError
 from bench.images import ImageEntry
 from bench.link import messages as m
 from bench.link.session import Session
@@ -33,6 +33,53 @@ def check_hello(hello: m.Hello, entry: ImageEntry) -> None:
         )
 
 
+class CycleEstimate:
+    """cycles_est for the frames of one image run: the driver's regions (its ``cycle_regions()``,
+    e.g. QEMU with the cm4cycles plugin) matched to the frames in order (bench.cyclest.frames)."""
+
+    def __init__(self, driver: Any):
+        from bench.cyclest.frames import FrameMatcher
+
+        self.driver = driver
+        self.matcher = FrameMatcher()
+        self.lost = False
+
+    @classmethod
+    def for_driver(cls, driver: Any) -> CycleEstimate | None:
+        """An estimate for a driver that estimates cycles (bench.targets.protocols.CycleEstimator)."""
+        return cls(driver) if getattr(driver, "estimates_cycles", False) else None
+
+    def frames(self, stages: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.lost:
+            return None
+        regions = self.driver.cycle_regions()
+        got = None if regions is None else self.matcher.match(regions, stages.astype(np.int64),
+                                                               total.astype(np.int64))
+        self.lost = got is None  # a frame without its regions: no estimate for the rest of this image
+        return got
+
+
+def check_result(r: m.Result, hello: m.Hello, frame: int) -> None:
+    """A RESULT must be what the image's HELLO promised: hop_len samples, one count per stage."""
+    if len(r.pcm) != hello.hop_len or len(r.stage_ticks) != len(hello.stage_names):
+        raise TargetError(
+            f"frame {frame}: the image returned {len(r.pcm)} samples and {len(r.stage_ticks)} stage counts, but its "
+            f"HELLO announced hop_len {hello.hop_len} and {len(hello.stage_names)} stages "
+            f"({', '.join(hello.stage_names)}); the image is broken: rebuild it or report it to its author")
+
+
+def check_counter(hello: m.Hello, target: TargetSpec) -> None:
+    """The image's counter must be the one the target TOML converts: an image for QEMU on a board,
+    or a board whose clock was not set up, would otherwise give figures in the wrong unit."""
+    c = target.counter
+    want = (0, c.timer_hz) if c.kind == "instructions" else (1, target.clock_hz)
+    if (hello.counter_kind, hello.counter_hz) != want:
+        raise HandshakeError(
+            f"the image counts kind {hello.counter_kind} at {hello.counter_hz} Hz, but target {target.name} converts "
+            f"kind {want[0]} ({c.kind}) at {want[1]} Hz: wrong target for this image, or the board's clock was "
+            "not configured (see its boot report in console.log)")
+
+
 def hops_for(noisy: np.ndarray, hop: int, frame_len: int) -> np.ndarray:
     """The utterance padded with zeros to whole hops, plus the hops that flush the delay."""
     delay = frame_len - hop
@@ -43,7 +90,10 @@ def hops_for(noisy: np.ndarray, hop: int, frame_len: int) -> np.ndarray:
     return x.reshape(n_hops, hop)
 
 
-def frames_table(utt: str, results: Sequence[m.Result], hello: m.Hello, target: TargetSpec) -> pa.Table:
+def frames_table(utt: str, results: Sequence[m.Result], hello: m.Hello, target: TargetSpec,
+                 estimator: Any = None) -> pa.Table:
+    """One row per frame: counters in the target's unit per stage, and where the driver estimates
+    cycles (``estimator``: a :class:`CycleEstimate`), ``cycles_est`` and ``cycles_est_<stage>``."""
     conv = target.counter.ticks_to_unit
     n = len(results)
     cols: dict[str, Any] = {
@@ -55,6 +105,13 @@ def frames_table(utt: str, results: Sequence[m.Result], hello: m.Hello, target: 
     for i, s in enumerate(hello.stage_names):
         ticks = np.array([r.stage_ticks[i] for r in results], dtype=np.int64)
         cols[f"stage_{s}"] = pa.array(conv(ticks))
+    if estimator is not None and n:
+        stages = np.stack([cols[f"stage_{s}"].to_numpy() for s in hello.stage_names], axis=1)
+        est = estimator.frames(stages, cols["total"].to_numpy())
+        if est is not None:
+            cols["cycles_est"] = pa.array(est[1])
+            for i, s in enumerate(hello.stage_names):
+                cols[f"cycles_est_{s}"] = pa.array(est[0][:, i])
     if any(r.side.exit is not None for r in results):
         cols["exit"] = pa.array([r.side.exit for r in results], pa.int16())
     if any(r.side.macs is not None for r in results):
@@ -78,6 +135,7 @@ def stream_utterance(session: Session, hello: m.Hello, noisy: np.ndarray, config
     hops = hops_for(noisy, hello.hop_len, hello.frame_len)
     results: list[m.Result] = []
     for r in session.process_stream(hops):
+        check_result(r, hello, len(results))
         results.append(r)
         advance(1)
     out = np.concatenate([r.pcm for r in results])

@@ -160,7 +160,8 @@ def sweep_points(options: Any, axis: str, values: str | None) -> tuple[str, list
     ax = axes[axis]
     clash = [k for k, _ in options.configure if k in ax.sets_keys]
     if clash:
-        raise BenchError(f"--sweep {axis} sets {' / '.join(ax.sets_keys)} itself; drop {', '.join(clash)} from --config")
+        raise BenchError(f"--sweep {axis} sets {' / '.join(ax.sets_keys)} itself; "
+                         f"drop {', '.join(clash)} from --config")
     pts = ax.points(entry, values, images_for_target(load_target(options.target), mdir))
     if not pts:
         raise BenchError(f"--sweep {axis}: the axis has no points for image '{image}'")

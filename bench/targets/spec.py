@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,8 +12,7 @@ from bench.errors import ConfigError
 from bench.paths import targets_dir
 
 COUNTER_KINDS = ("instructions", "cycles")
-
-
+METER_KEYS = ("kind", "device", "sample_rate", "supply_v", "marker", "options")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,56 @@ class CounterSpec:
 
 
 @dataclass(frozen=True)
+class MeterSpec:
+    """A target TOML's [meter] table: which energy meter measures the board and how it is wired.
+
+    kind picks the meter (bench.targets.meters, entry point group `bench.meters`; "model" is the
+    datasheet model of [energy]); the other keys describe the instrument for meters that have one.
+    """
+
+    kind: str = "model"
+    device: str = ""                  # where the instrument is: serial port, socket://host:port, USB serial
+    sample_rate: float | None = None  # Hz, the instrument's current sampling rate
+    supply_v: float | None = None     # V, the supply the instrument sources or measures
+    marker: str = ""                  # the instrument input wired to the firmware's marker GPIO
+    options: dict[str, Any] = field(default_factory=dict)  # instrument-specific, passed through
+
+
+def parse_meter(table: Any, where: str) -> MeterSpec:
+    """The [meter] table, checked; ConfigError names the key that is wrong."""
+    where = f"{where} [meter]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table (kind = \"model\", device = ..., ...)")
+    unknown = sorted(set(table) - set(METER_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {', '.join(METER_KEYS)} "
+                          "(instrument-specific settings go in [meter.options])")
+
+    def text(key: str, default: str = "") -> str:
+        v = table.get(key, default)
+        if not isinstance(v, str):
+            raise ConfigError(f"{where}: {key} must be a string, got {v!r}")
+        return v.strip()
+
+    def positive(key: str) -> float | None:
+        v = table.get(key)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+            raise ConfigError(f"{where}: {key} must be a positive number, got {v!r}")
+        return float(v)
+
+    kind = text("kind", "model")
+    if not kind:
+        raise ConfigError(f"{where}: kind must name an energy meter (e.g. \"model\")")
+    options = table.get("options", {})
+    if not isinstance(options, dict):
+        raise ConfigError(f"{where}: options must be a table of the meter's own settings, got {options!r}")
+    return MeterSpec(kind=kind, device=text("device"), sample_rate=positive("sample_rate"),
+                     supply_v=positive("supply_v"), marker=text("marker"), options=dict(options))
+
+
+@dataclass(frozen=True)
 class TargetSpec:
     name: str
     driver: str
@@ -62,6 +112,7 @@ class TargetSpec:
     energy_source: str = ""
     description: str = ""
     driver_options: dict[str, Any] = field(default_factory=dict)
+    meter: MeterSpec | None = None  # the [meter] table; None: the datasheet model of [energy]
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -81,29 +132,91 @@ def _req(d: dict[str, Any], key: str, where: str) -> Any:
     return d[key]
 
 
+def _table(d: dict[str, Any], key: str, where: str, required: bool = False) -> dict[str, Any]:
+    v = _req(d, key, where) if required else d.get(key, {})
+    if not isinstance(v, dict):
+        raise ConfigError(f"{where}: {key} must be a table ([{key}] with its keys), got {v!r}")
+    return v
+
+
+def _known(d: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(d) - set(keys))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {', '.join(keys)}")
+
+
+def _text(d: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+    v = _req(d, key, where) if default is None else d.get(key, default)
+    if not isinstance(v, str) or (default is None and not v.strip()):
+        raise ConfigError(f"{where}: {key} must be a {'non-empty ' if default is None else ''}string, got {v!r}")
+    return v.strip()
+
+
+def _integer(d: dict[str, Any], key: str, where: str, default: int | None = None, minimum: int = 0,
+             unit: str = "") -> int:
+    """An integer (a float with no fraction, e.g. 25e6, is taken too); ConfigError names the key."""
+    v = _req(d, key, where) if default is None else d.get(key, default)
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        what = f"an integer >= {minimum}" + (f" ({unit})" if unit else "")
+        raise ConfigError(f"{where}: {key} must be {what}, got {v!r}"
+                          + ("; write the number alone, e.g. 25_000_000" if isinstance(v, str) else ""))
+    return v
+
+
+def _number(d: dict[str, Any], key: str, where: str, default: float, positive: bool = False) -> float:
+    v = d.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0 or (positive and v == 0):
+        raise ConfigError(f"{where}: {key} must be a {'positive' if positive else 'non-negative'} finite number, "
+                          f"got {v!r}")
+    return float(v)
+
+
+COUNTER_KEYS = ("kind", "timer_hz", "icount_shift")
+CPI_KEYS = ("estimate", "source")
+ENERGY_KEYS = ("joules_per_cycle", "source")
+
+
 def parse_target(data: dict[str, Any], where: str = "<target>", path: Path | None = None) -> TargetSpec:
-    c = _req(data, "counter", where)
-    counter = CounterSpec(
-        kind=_req(c, "kind", where + " [counter]"),
-        timer_hz=int(c.get("timer_hz", 0)),
-        icount_shift=int(c.get("icount_shift", 0)),
-    )
-    cpi = data.get("cpi", {})
-    energy = data.get("energy", {})
-    driver = _req(data, "driver", where)
+    """A target TOML's tables, checked by type; every ConfigError names the file and the key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a target must be a TOML table, got {type(data).__name__}")
+    c = _table(data, "counter", where, required=True)
+    cw = where + " [counter]"
+    _known(c, COUNTER_KEYS, cw)
+    kind = _text(c, "kind", cw)
+    if kind not in COUNTER_KINDS:
+        raise ConfigError(f"{cw}: counter.kind must be one of {COUNTER_KINDS}, got {kind!r}")
+    try:
+        counter = CounterSpec(
+            kind=kind,
+            timer_hz=_integer(c, "timer_hz", cw, default=0, unit="Hz of the timer the image counts with"),
+            icount_shift=_integer(c, "icount_shift", cw, default=0),
+        )
+    except ConfigError as e:
+        if str(e).startswith(cw):
+            raise
+        raise ConfigError(f"{cw}: {e}") from None
+    cpi = _table(data, "cpi", where)
+    _known(cpi, CPI_KEYS, where + " [cpi]")
+    energy = _table(data, "energy", where)
+    _known(energy, ENERGY_KEYS, where + " [energy]")
+    driver = _text(data, "driver", where)
     return TargetSpec(
-        name=_req(data, "name", where),
+        name=_text(data, "name", where),
         driver=driver,
-        board=_req(data, "board", where),
-        cpu=_req(data, "cpu", where),
-        clock_hz=int(_req(data, "clock_hz", where)),
+        board=_text(data, "board", where),
+        cpu=_text(data, "cpu", where),
+        clock_hz=_integer(data, "clock_hz", where, minimum=1, unit="Hz"),
         counter=counter,
-        cpi_estimate=float(cpi.get("estimate", 1.0)),
-        cpi_source=str(cpi.get("source", "")),
-        energy_j_per_cycle=float(energy.get("joules_per_cycle", 0.0)),
-        energy_source=str(energy.get("source", "")),
-        description=str(data.get("description", "")),
-        driver_options=dict(data.get(driver, {})),
+        cpi_estimate=_number(cpi, "estimate", where + " [cpi]", 1.0, positive=True),
+        cpi_source=_text(cpi, "source", where + " [cpi]", default=""),
+        energy_j_per_cycle=_number(energy, "joules_per_cycle", where + " [energy]", 0.0),
+        energy_source=_text(energy, "source", where + " [energy]", default=""),
+        description=_text(data, "description", where, default=""),
+        driver_options=dict(_table(data, driver, where)),
+        meter=parse_meter(data["meter"], where) if "meter" in data else None,
         path=path,
     )
 
@@ -117,10 +230,16 @@ def load_target(name_or_path: str) -> TargetSpec:
         known = ", ".join(t.name for t in list_targets()) or "none"
         raise ConfigError(f"unknown target '{name_or_path}' (no {p}); known targets: {known}")
     try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{p}: not valid TOML: {e}") from e
-    return parse_target(data, where=str(p), path=p)
+    spec = parse_target(data, where=str(p), path=p)
+    from bench.targets.drivers import driver_class  # the driver's own table, checked before any run starts
+
+    check = getattr(driver_class(spec.driver), "check_options", None)
+    if check is not None:
+        check(spec)
+    return spec
 
 
 def list_targets() -> list[TargetSpec]:

@@ -135,14 +135,6 @@ def ratio_loss(fracs: torch.Tensor, target: float) -> torch.Tensor:
 # ---- training --------------------------------------------------------------------------
 
 
-def _lr(tc: TrainConfig, step: int) -> float:
-    return common.lr_at(tc, step)
-
-
-def _fmt(v: Sequence[float]) -> str:
-    return common.fmt(v, 3)
-
-
 def train(
     base: DyncpConfig,
     tc: TrainConfig,
@@ -196,7 +188,7 @@ def train(
     run_kept: torch.Tensor | None = None
     stopped_early = False
     while step < tc.steps:
-        common.set_lr(opt, _lr(tc, step))
+        common.set_lr(opt, common.lr_at(tc, step))
         xa, *tg = train_b.batch(rng, tc.batch, tc.crop_frames)
         g, masks = model(xa)
         spec = spectral_loss(g, xa, *tg, c=tc.compress, a=tc.complex_weight)
@@ -213,12 +205,12 @@ def train(
         if step % tc.log_every == 0 or step == tc.steps:
             kept_s = f" target {target:.3f} kept {float(run_kept.mean()):.3f}" if fv.numel() else ""
             log(
-                f"step {step} lr {_lr(tc, step - 1):.2e} train spectral {run_spec:.5f} ratio {run_ratio:.5f}"
+                f"step {step} lr {common.lr_at(tc, step - 1):.2e} train spectral {run_spec:.5f} ratio {run_ratio:.5f}"
                 f"{kept_s} ({minutes:.1f} min)"
             )
         if step % tc.ckpt_every == 0 or step == tc.steps:
             vl, vk = validate()
-            log(f"step {step} validation spectral {vl:.5f} kept per block {_fmt(vk)}")
+            log(f"step {step} validation spectral {vl:.5f} kept per block {common.fmt(vk, 3)}")
             save_ckpt()
         if minutes > tc.max_minutes and step < tc.steps:
             log(f"stopping at step {step}: over the {tc.max_minutes} min wall-clock guard")
@@ -253,7 +245,7 @@ def train(
     (out_dir / "COMMAND.txt").write_text(command_text(command, trained, step, threads), encoding="utf-8")
     log(
         f"exported {out_dir} after {step} steps, {trained / 60:.1f} min; validation spectral {val:.5f}, "
-        f"kept per block {_fmt(kept)} (mean {mean_kept:.3f})"
+        f"kept per block {common.fmt(kept, 3)} (mean {mean_kept:.3f})"
     )
     return out_dir
 

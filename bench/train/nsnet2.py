@@ -131,14 +131,6 @@ def exit_losses(masks: list[torch.Tensor], *targets: torch.Tensor, c: float, a: 
 # ---- training --------------------------------------------------------------------------
 
 
-def _lr(tc: TrainConfig, step: int) -> float:
-    return common.lr_at(tc, step)
-
-
-def _fmt(v: Sequence[float]) -> str:
-    return common.fmt(v, 4)
-
-
 def train(
     cfg: Nsnet2Config,
     tc: TrainConfig,
@@ -166,7 +158,7 @@ def train(
     weights = torch.tensor(tc.weights_for(cfg.n_exits), dtype=torch.float32)
     log(
         f"model {cfg.name}: {cfg.n_params()} params, exits {cfg.exits} ({cfg.exit_kind}), MACs/frame per exit "
-        f"{[cfg.macs_for_exit(k) for k in range(cfg.n_exits)]}, exit weights {_fmt(weights.tolist())}"
+        f"{[cfg.macs_for_exit(k) for k in range(cfg.n_exits)]}, exit weights {common.fmt(weights.tolist(), 4)}"
     )
 
     def save_ckpt() -> None:
@@ -186,7 +178,7 @@ def train(
     run_avg = None
     stopped_early = False
     while step < tc.steps:
-        common.set_lr(opt, _lr(tc, step))
+        common.set_lr(opt, common.lr_at(tc, step))
         f, *tg = train_b.batch(rng, tc.batch, tc.crop_frames)
         per_exit = exit_losses(model(f), *tg, c=tc.compress, a=tc.complex_weight)
         common.optimise(opt, model, torch.sum(weights * per_exit), tc.clip)
@@ -195,9 +187,10 @@ def train(
         run_avg = pe if run_avg is None else 0.95 * run_avg + 0.05 * pe
         minutes = run.elapsed(elapsed_before) / 60
         if step % tc.log_every == 0 or step == tc.steps:
-            log(f"step {step} lr {_lr(tc, step - 1):.2e} train per exit {_fmt(run_avg.tolist())} ({minutes:.1f} min)")
+            log(f"step {step} lr {common.lr_at(tc, step - 1):.2e} train per exit "
+                f"{common.fmt(run_avg.tolist(), 4)} ({minutes:.1f} min)")
         if step % tc.ckpt_every == 0 or step == tc.steps:
-            log(f"step {step} validation per exit {_fmt(validate())}")
+            log(f"step {step} validation per exit {common.fmt(validate(), 4)}")
             save_ckpt()
         if minutes > tc.max_minutes and step < tc.steps:
             log(f"stopping at step {step}: over the {tc.max_minutes} min wall-clock guard")
@@ -225,7 +218,7 @@ def train(
         },
     )
     (out_dir / "COMMAND.txt").write_text(command_text(command, trained, step, threads), encoding="utf-8")
-    log(f"exported {out_dir} after {step} steps, {trained / 60:.1f} min; validation per exit {_fmt(val)}")
+    log(f"exported {out_dir} after {step} steps, {trained / 60:.1f} min; validation per exit {common.fmt(val, 4)}")
     return out_dir
 
 

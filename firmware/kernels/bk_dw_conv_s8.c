@@ -10,9 +10,9 @@
 static inline int32_t bk__dw_one(int32_t b, int32_t w0, int32_t w1, int32_t w2, int32_t h2, int32_t h1,
                                  int32_t x, int32_t off)
 {
-    int32_t acc = bk__add_wrap(b, w0 * (h2 + off));
-    acc = bk__add_wrap(acc, w1 * (h1 + off));
-    return bk__add_wrap(acc, w2 * (x + off));
+    int32_t acc = bk_add_wrap(b, w0 * (h2 + off));
+    acc = bk_add_wrap(acc, w1 * (h1 + off));
+    return bk_add_wrap(acc, w2 * (x + off));
 }
 
 #if BK_DSP
@@ -97,7 +97,7 @@ static void bk__dw_part(const bk__dwk_t *k, int32_t c, uint32_t nib)
         if ((nib >> j) & 1u) {
             const int32_t cj = c + j;
             const int32_t sh = 8 * j;
-            acc[j] = bk__add_wrap(bk__add_wrap(k->w0[cj] * ((int32_t)(int8_t)(uint8_t)(H2 >> sh) + off),
+            acc[j] = bk_add_wrap(bk_add_wrap(k->w0[cj] * ((int32_t)(int8_t)(uint8_t)(H2 >> sh) + off),
                                                k->w1[cj] * ((int32_t)(int8_t)(uint8_t)(H1 >> sh) + off)),
                                   k->w2[cj] * ((int32_t)(int8_t)(uint8_t)(X >> sh) + off));
         }
@@ -108,7 +108,7 @@ static void bk__dw_part(const bk__dwk_t *k, int32_t c, uint32_t nib)
     int n = 0;
     for (int j = 0; j < 4; j++) {
         if ((nib >> j) & 1u) {
-            const int32_t r = bk__ssat8(bk__rq(bk__add_wrap(acc[j], b[j]), k->m[c + j], k->s[c + j], k->oo));
+            const int32_t r = bk__ssat8(bk__rq(bk_add_wrap(acc[j], b[j]), k->m[c + j], k->s[c + j], k->oo));
             w |= ((uint32_t)r & 0xFFu) << (8 * n++);
         }
     }
@@ -568,7 +568,7 @@ bk_status_t bk_dw_conv_s8(const bk_fc_params_t *params, const bk_per_channel_t *
         }
         const int32_t acc = bk__dw_one(bias != NULL ? bias[c] : 0, w0[c], w1[c], w2[c], r2[c], r1[c],
                                        input[c], off);
-        output[c] = (int8_t)bk__fc_out(acc, m[c], s[c], oo, lo, hi);
+        output[c] = (int8_t)bk_fc_out(acc, m[c], s[c], oo, lo, hi);
         r2[c] = input[c];
     }
     *pos = (*pos + 1) % rows;

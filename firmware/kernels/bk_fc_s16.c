@@ -29,9 +29,9 @@ bk_status_t bk_fc_s16(const bk_fc_params_t *params, const bk_per_channel_t *quan
         const int16_t *xp = input;
         const int16_t *const xend = input + in_features;
         while (xp < xend) {
-            acc = bk__add_wrap(acc, *w++ * *xp++);
+            acc = bk_add_wrap(acc, *w++ * *xp++);
         }
-        output[n] = (int16_t)bk__fc_out(acc, quant->multiplier[n], quant->shift[n],
+        output[n] = (int16_t)bk_fc_out(acc, quant->multiplier[n], quant->shift[n],
                                         params->output_offset, params->act_min, params->act_max);
     }
 #endif

@@ -20,16 +20,10 @@ bk_status_t bk_fc_s8(const bk_fc_params_t *params, const bk_per_channel_t *quant
     bk__matvec_s8(xe, weights, out_features, in_features, &o, output);
 #else
     /* Reference path: plain C, one output at a time. */
-    const int32_t off = params->input_offset;
-    const int8_t *w = weights;
     for (int32_t n = 0; n < out_features; n++) {
-        int32_t acc = bias != NULL ? bias[n] : 0;
-        const int8_t *xp = input;
-        const int8_t *const xend = input + in_features;
-        while (xp < xend) {
-            acc = bk__add_wrap(acc, *w++ * (*xp++ + off));
-        }
-        output[n] = (int8_t)bk__fc_out(acc, quant->multiplier[n], quant->shift[n],
+        const int32_t acc = bk__fc_ref_acc(weights + (size_t)n * (size_t)in_features, input, in_features,
+                                           params->input_offset, bias != NULL ? bias[n] : 0);
+        output[n] = (int8_t)bk_fc_out(acc, quant->multiplier[n], quant->shift[n],
                                         params->output_offset, params->act_min, params->act_max);
     }
 #endif

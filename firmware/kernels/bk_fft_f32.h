@@ -5,6 +5,8 @@
 #ifndef BK_FFT_F32_H
 #define BK_FFT_F32_H
 
+#include <stdint.h>
+
 /* One radix-4 decimation-in-time stage of an n_total-point complex FFT, in place: butterflies
  * of 4 m points, inputs j = 1..3 times twiddle W^(j k) (twr/twi [3][m]); k = 0 multiplies nothing. */
 static inline void bk__fft_stage4(float *re, float *im, int n_total, int m, const float *twr, const float *twi)
@@ -76,6 +78,24 @@ static inline void bk__irfft_split(const float *yr, const float *yi, int n, cons
         const float c = cs[k], s = sn[k];
         vr[k] = sr - (c * di + s * dr);
         vi[k] = -(si + (c * dr - s * di));
+    }
+}
+
+/* Inverse real FFT of 2n samples through an n-point complex FFT: the split spectrum (v) in the
+ * FFT's input order, and the conjugated FFT output interleaved back to 2n real samples. */
+static inline void bk__irfft_permute(const float *vr, const float *vi, const uint8_t *perm, int n, float *zr, float *zi)
+{
+    for (int p = 0; p < n; p++) {
+        zr[p] = vr[perm[p]];
+        zi[p] = vi[perm[p]];
+    }
+}
+
+static inline void bk__irfft_unpack(const float *zr, const float *zi, int n, float *y)
+{
+    for (int m = 0; m < n; m++) {
+        y[2 * m] = zr[m];
+        y[2 * m + 1] = -zi[m];
     }
 }
 

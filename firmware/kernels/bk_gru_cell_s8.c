@@ -16,7 +16,7 @@
 
 static inline int32_t bk__mul_q15(int32_t a, int32_t b)
 {
-    return bk__sat16(bk__mbqm(a * b, BK_Q15_MULT, BK_Q15_SHIFT));
+    return bk__sat16(bk_mbqm(a * b, BK_Q15_MULT, BK_Q15_SHIFT));
 }
 
 bk_status_t bk_gru_cell_s8(const bk_gru_params_t *p, const int8_t *x, int16_t *h,

@@ -49,7 +49,7 @@ static inline int32_t bk__smmlsr(int32_t a, int32_t b, int32_t ra)
     const uint64_t v = ((uint64_t)(uint32_t)ra << 32) - (uint64_t)((int64_t)a * (int64_t)b) + 0x80000000u;
     return (int32_t)(uint32_t)(v >> 32);
 }
-static inline int32_t bk__ssat8(int32_t v) { return bk__clamp(v, -128, 127); }
+static inline int32_t bk__ssat8(int32_t v) { return bk_clamp(v, -128, 127); }
 #define BK__BFI8(w, v, pos) ((w) = ((w) & ~(0xFFu << (pos))) | (((uint32_t)(v) & 0xFFu) << (pos)))
 /* per byte: max(lo, min(hi, w)) on signed bytes */
 static inline uint32_t bk__clamp4(uint32_t w, uint32_t lo4, uint32_t hi4)
@@ -59,7 +59,7 @@ static inline uint32_t bk__clamp4(uint32_t w, uint32_t lo4, uint32_t hi4)
         const int32_t v = (int32_t)(int8_t)(uint8_t)(w >> i);
         const int32_t lo = (int32_t)(int8_t)(uint8_t)(lo4 >> i);
         const int32_t hi = (int32_t)(int8_t)(uint8_t)(hi4 >> i);
-        r |= ((uint32_t)bk__clamp(v, lo, hi) & 0xFFu) << i;
+        r |= ((uint32_t)bk_clamp(v, lo, hi) & 0xFFu) << i;
     }
     return r;
 }
@@ -76,11 +76,11 @@ static inline uint32_t bk__sel_nib(uint32_t nib, uint32_t a, uint32_t b)
 }
 static inline int32_t bk__smlabb(uint32_t a, uint32_t b, int32_t acc)
 {
-    return bk__add_wrap(acc, (int32_t)(int16_t)(a & 0xFFFFu) * (int32_t)(int16_t)(b & 0xFFFFu));
+    return bk_add_wrap(acc, (int32_t)(int16_t)(a & 0xFFFFu) * (int32_t)(int16_t)(b & 0xFFFFu));
 }
 static inline int32_t bk__smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
-    return bk__add_wrap(acc, (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b >> 16));
+    return bk_add_wrap(acc, (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b >> 16));
 }
 #else
 static inline int32_t bk__smmlar(int32_t a, int32_t b, int32_t ra)
@@ -150,7 +150,7 @@ static inline int32_t bk__rq_pos(int32_t a, int32_t m, int32_t sh, int32_t off)
     const int32_t x = (int32_t)((uint32_t)a << sh);
     const int32_t m2 = (int32_t)((uint32_t)m << 1);
     const int32_t ra = (int32_t)((uint32_t)x & (uint32_t)(m2 >> 31));
-    return bk__add_wrap(bk__smmlar(x, m2, ra), off);
+    return bk_add_wrap(bk__smmlar(x, m2, ra), off);
 }
 
 /* MBQM(a, m, sh) + off for any sh in -31..30, m >= 0 (what the assembly does per channel). */
@@ -173,7 +173,7 @@ static inline uint32_t bk__out4(int32_t a0, int32_t a1, int32_t a2, int32_t a3, 
 /* One accumulator -> clamped output. */
 static inline int32_t bk__out1(int32_t a, int32_t m, int32_t s, int32_t off, int32_t lo, int32_t hi)
 {
-    return bk__clamp(bk__rq(a, m, s, off), lo, hi);
+    return bk_clamp(bk__rq(a, m, s, off), lo, hi);
 }
 #endif /* BK_DSP */
 

@@ -18,7 +18,7 @@ bk_status_t bk_mul_s16(const int16_t *a, const int16_t *b, int16_t *output, int3
         const int32_t x = a[i] + p->in1_offset;
         const int32_t y = b[i] + p->in2_offset;
         const int32_t prod = (int32_t)((uint32_t)x * (uint32_t)y);
-        output[i] = (int16_t)bk__fc_out(prod, p->multiplier, p->shift, p->out_offset, p->act_min, p->act_max);
+        output[i] = (int16_t)bk_fc_out(prod, p->multiplier, p->shift, p->out_offset, p->act_min, p->act_max);
     }
     return BK_OK;
 }

@@ -67,7 +67,7 @@ static void bk__pw_block(const bk__pwk_t *k, const int32_t *ri)
     }
     for (int32_t j = 0; j < (k->cols & 3); j++) {
         for (int i = 0; i < 4; i++) {
-            a[i] = bk__add_wrap(a[i], w[i][j] * x[j]);
+            a[i] = bk_add_wrap(a[i], w[i][j] * x[j]);
         }
     }
     for (int i = 0; i < 4; i++) {
@@ -363,9 +363,9 @@ bk_status_t bk_pw_conv_s8(const bk_fc_params_t *params, const bk_per_channel_t *
         const int8_t *w = weights + (size_t)n * (size_t)in_ch;
         int32_t acc = bias != NULL ? bias[n] : 0;
         for (int32_t k = 0; k < in_ch; k++) {
-            acc = bk__add_wrap(acc, w[k] * (input[k] + off));
+            acc = bk_add_wrap(acc, w[k] * (input[k] + off));
         }
-        output[n] = (int8_t)bk__fc_out(acc, quant->multiplier[n], quant->shift[n], params->output_offset,
+        output[n] = (int8_t)bk_fc_out(acc, quant->multiplier[n], quant->shift[n], params->output_offset,
                                         params->act_min, params->act_max);
     }
 #endif

@@ -25,7 +25,7 @@ static int32_t bk__next_kept(const uint32_t *mask, int32_t c, int32_t n)
 static void bk__axpy1(int32_t *acc, const int8_t *w, int32_t xv, int32_t n0, int32_t n1)
 {
     for (int32_t n = n0; n < n1; n++) {
-        acc[n] = bk__add_wrap(acc[n], w[n] * xv);
+        acc[n] = bk_add_wrap(acc[n], w[n] * xv);
     }
 }
 #endif
@@ -304,10 +304,10 @@ static void bk__pwt_tail(int32_t *acc, const bk__pwt_quad_t *q, int32_t n0, int3
     const int32_t x1 = q->x[0], x2 = q->x[1], x3 = q->x[2], x4 = q->x[3];
     for (int32_t n = n0; n < n1; n++) {
         int32_t a = acc[n];
-        a = bk__add_wrap(a, q->r[0][n] * x1);
-        a = bk__add_wrap(a, q->r[1][n] * x2);
-        a = bk__add_wrap(a, q->r[2][n] * x3);
-        acc[n] = bk__add_wrap(a, q->r[3][n] * x4);
+        a = bk_add_wrap(a, q->r[0][n] * x1);
+        a = bk_add_wrap(a, q->r[1][n] * x2);
+        a = bk_add_wrap(a, q->r[2][n] * x3);
+        acc[n] = bk_add_wrap(a, q->r[3][n] * x4);
     }
 }
 #endif
@@ -415,7 +415,7 @@ bk_status_t bk_pw_conv_t_s8(const bk_fc_params_t *params, const bk_per_channel_t
         k = bk__next_kept(in_mask, k + 1, in_ch);
     }
     for (int32_t n = 0; n < out_ch; n++) {
-        output[n] = (int8_t)bk__fc_out(acc[n], m[n], s[n], params->output_offset, params->act_min,
+        output[n] = (int8_t)bk_fc_out(acc[n], m[n], s[n], params->output_offset, params->act_min,
                                         params->act_max);
     }
 #endif

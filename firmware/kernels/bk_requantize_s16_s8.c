@@ -15,7 +15,7 @@ bk_status_t bk_requantize_s16_s8(const int16_t *input, int8_t *output, int32_t s
         return BK_ERR_PARAM;
     }
     for (int32_t i = 0; i < size; i++) {
-        output[i] = (int8_t)bk__fc_out(input[i] + input_offset, multiplier, shift, output_offset, -128, 127);
+        output[i] = (int8_t)bk_fc_out(input[i] + input_offset, multiplier, shift, output_offset, -128, 127);
     }
     return BK_OK;
 }

@@ -14,7 +14,7 @@ bk_status_t bk_requantize_s32(const int32_t *input, int32_t *output, int32_t siz
         return BK_ERR_PARAM;
     }
     for (int32_t i = 0; i < size; i++) {
-        output[i] = bk__mbqm(input[i], multiplier, shift);
+        output[i] = bk_mbqm(input[i], multiplier, shift);
     }
     return BK_OK;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bk.h"
+#include "bk_fixedpoint.h"
 
 /* ---- code path selection ---------------------------------------------------------------
  * BK_DSP = 1: SMLAD / SXTB16 path. On a core with __ARM_FEATURE_DSP the real instructions;
@@ -80,55 +81,6 @@ static inline uint32_t bk__read_u32(const void *p) /* any alignment (LDR on Cort
     return v;
 }
 
-/* ---- fixed point (gemmlowp / TFLM) ------------------------------------------------------ */
-
-/* gemmlowp SaturatingRoundingDoublingHighMul: (a*b + nudge) / 2^31 with C division
- * (toward zero) and nudge = 2^30 for a*b >= 0, 1 - 2^30 otherwise; that is exactly
- * floor((a*b + 2^30) / 2^31), i.e. a*b / 2^31 rounded half up, which is what we compute.
- * a == b == INT32_MIN (the only overflow) saturates to INT32_MAX. */
-static inline int32_t bk__srdhm(int32_t a, int32_t b)
-{
-    if (b == INT32_MIN && a == INT32_MIN) {
-        return INT32_MAX;
-    }
-    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
-}
-
-/* gemmlowp RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away from zero;
- * exponent in 0..31. (x >> 31 is -1 for negative x: threshold + 1.) */
-static inline int32_t bk__rdbpot(int32_t x, int32_t exponent)
-{
-    const int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1u);
-    const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) - (x >> 31);
-    return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-/* TFLM MultiplyByQuantizedMultiplier (double rounding); shift in -31..30:
- * RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x << left, M), right).
- * The division step is written without the mask: for right = e >= 1 it equals
- * floor((s + 2^(e-1) - [s < 0]) / 2^e) = floor((floor((s - [s < 0]) / 2^(e-1)) + 1) / 2),
- * and floor((v + 1) / 2) = (v >> 1) + (v & 1) cannot overflow. s - [s < 0] cannot wrap: a
- * doubling high multiply never returns INT32_MIN. Equal to bk__rdbpot (tests check it). */
-static inline int32_t bk__mbqm(int32_t x, int32_t multiplier, int32_t shift)
-{
-    const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = left - shift;
-    const int32_t s = bk__srdhm((int32_t)((uint32_t)x << left), multiplier);
-    if (right == 0) {
-        return s;
-    }
-    const int32_t v = (s + (s >> 31)) >> (right - 1);
-    return (v >> 1) + (v & 1);
-}
-
-static inline int32_t bk__add_wrap(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
-
-static inline int32_t bk__clamp(int32_t v, int32_t lo, int32_t hi)
-{
-    return v < lo ? lo : (v > hi ? hi : v);
-}
-
 #if BK_DSP && defined(__ARM_FEATURE_SAT) && !defined(BK_DSP_EMULATED)
 static inline int32_t bk__sat16(int32_t v)
 {
@@ -137,7 +89,7 @@ static inline int32_t bk__sat16(int32_t v)
     return r;
 }
 #else
-static inline int32_t bk__sat16(int32_t v) { return bk__clamp(v, -32768, 32767); }
+static inline int32_t bk__sat16(int32_t v) { return bk_clamp(v, -32768, 32767); }
 #endif
 
 static inline int bk__shift_ok(int32_t shift) { return shift >= -31 && shift <= 30; }
@@ -150,10 +102,16 @@ static inline int bk__scratch_ok(const void *scratch, size_t have, size_t need)
     return scratch != NULL && have >= need && ((uintptr_t)scratch & 3u) == 0u;
 }
 
-/* Requantise an accumulator to an output value (TFLM FC output stage). */
-static inline int32_t bk__fc_out(int32_t acc, int32_t m, int32_t s, int32_t offset, int32_t lo, int32_t hi)
+/* Reference path of the int8-input fully connected kernels: one output's int32 accumulator,
+ * bias + sum_i w[i] * (x[i] + input_offset), wrapping as TFLM's does. */
+static inline int32_t bk__fc_ref_acc(const int8_t *w, const int8_t *input, int32_t in_features, int32_t off,
+                                     int32_t bias)
 {
-    return bk__clamp(bk__add_wrap(bk__mbqm(acc, m, s), offset), lo, hi);
+    int32_t acc = bias;
+    for (int32_t i = 0; i < in_features; i++) {
+        acc = bk_add_wrap(acc, w[i] * (input[i] + off));
+    }
+    return acc;
 }
 
 /* Argument checks shared by the fully connected kernels. */

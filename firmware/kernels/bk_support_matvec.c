@@ -164,25 +164,25 @@ static inline int32_t bk__dot1(const int16_t *x, const int8_t *w, int32_t groups
         for (int32_t j = c->groups << 2; j < cols; j++) {                                       \
             const int32_t xj = c->xe[j];                                                        \
             for (int i = 0; i < 4; i++) {                                                       \
-                acc[i] = bk__add_wrap(acc[i], w[(size_t)i * (size_t)cols + (size_t)j] * xj);    \
+                acc[i] = bk_add_wrap(acc[i], w[(size_t)i * (size_t)cols + (size_t)j] * xj);    \
             }                                                                                   \
         }                                                                                       \
         const int32_t *m = o->multiplier + r, *s = o->shift + r;                                \
         const int32_t off = o->offset, lo = o->act_min, hi = o->act_max;                        \
         OUT_T *dst = out + r;                                                                   \
-        dst[0] = (OUT_T)bk__fc_out(acc[0], m[0], s[0], off, lo, hi);                            \
-        dst[1] = (OUT_T)bk__fc_out(acc[1], m[1], s[1], off, lo, hi);                            \
-        dst[2] = (OUT_T)bk__fc_out(acc[2], m[2], s[2], off, lo, hi);                            \
-        dst[3] = (OUT_T)bk__fc_out(acc[3], m[3], s[3], off, lo, hi);                            \
+        dst[0] = (OUT_T)bk_fc_out(acc[0], m[0], s[0], off, lo, hi);                            \
+        dst[1] = (OUT_T)bk_fc_out(acc[1], m[1], s[1], off, lo, hi);                            \
+        dst[2] = (OUT_T)bk_fc_out(acc[2], m[2], s[2], off, lo, hi);                            \
+        dst[3] = (OUT_T)bk_fc_out(acc[3], m[3], s[3], off, lo, hi);                            \
     }                                                                                           \
     static void bk__row1_##SUFFIX(const bk__mv_t *c, const int8_t *w, int32_t r, OUT_T *out)    \
     {                                                                                           \
         const bk__out_t *o = c->o;                                                              \
         int32_t acc = bk__dot1(c->xe, w, c->groups, o->bias != NULL ? o->bias[r] : 0);          \
         for (int32_t j = c->groups << 2; j < c->cols; j++) {                                    \
-            acc = bk__add_wrap(acc, w[j] * c->xe[j]);                                           \
+            acc = bk_add_wrap(acc, w[j] * c->xe[j]);                                           \
         }                                                                                       \
-        out[r] = (OUT_T)bk__fc_out(acc, o->multiplier[r], o->shift[r], o->offset, o->act_min,   \
+        out[r] = (OUT_T)bk_fc_out(acc, o->multiplier[r], o->shift[r], o->offset, o->act_min,   \
                                    o->act_max);                                                 \
     }                                                                                           \
     void bk__matvec_##SUFFIX(const int16_t *xe, const int8_t *w, int32_t rows, int32_t cols,   \

@@ -9,7 +9,7 @@ import pytest
 
 from bench.data.loader import load_set
 from bench.models.dyncp import intnet
-from bench.families.dyncp import model_dir, quant_model
+from bench.models.dyncp.refs import model_dir, quant_model
 from bench.families.dyncp.view import mask_bits
 from bench.runner import Runner, RunOptions
 

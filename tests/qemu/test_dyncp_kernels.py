@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from bench.harness import kernels as kb
-from bench.models.dyncp import kernelbench as dkb
+from bench.harness import dyncp_kernels as dkb
 
 pytestmark = pytest.mark.skipif(
     shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,

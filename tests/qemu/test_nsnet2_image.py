@@ -7,6 +7,8 @@ import pyarrow.compute as pc
 import pytest
 
 from bench.data.loader import load_set
+from bench.errors import DeviceError
+from bench.images import find_image
 from bench.models.nsnet2 import golden as G
 from bench.models.nsnet2.refs import model_dir
 from bench.models.nsnet2.refs import quant_model as _quant_model
@@ -87,10 +89,24 @@ def test_shipped_subset_scores_three_ways(results_dir):
 
 
 def test_bad_configure_is_refused(results_dir, synth_utts):
-    run = Runner(RunOptions(target=TARGET, images=(IMAGE,), configure=(("exit", 9),), metrics=False),
-                 utterances=synth_utts).start()
-    meta = run.read_meta()["images"][IMAGE]
-    assert meta["status"] == "failed" and meta["utterance_errors"], meta
+    """The family refuses the option on the host before anything starts (no run directory); the
+    image's own range check stays as the device-side guard."""
+    from bench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="exit=9 out of range"):
+        Runner(RunOptions(target=TARGET, images=(IMAGE,), configure=(("exit", 9),), metrics=False),
+               utterances=synth_utts).start()
+    assert not results_dir.exists() or not any(results_dir.iterdir())
+    from bench.link.session import Session
+    from bench.targets import load_target
+    from bench.targets.drivers import make_driver
+
+    with make_driver(load_target(TARGET), results_dir.parent / "dev") as drv:
+        drv.start(find_image(IMAGE).path)
+        s = Session(drv.open_link(), window=1, timeout=5.0)
+        s.hello()
+        with pytest.raises(DeviceError):
+            s.configure({"exit": 9})
 
 
 def test_exit_sweep_writes_table_and_plot(results_dir):

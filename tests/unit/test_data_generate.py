@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
-from bench.cli.data import add_parser
+from bench.cli.data import Data
 from bench.data.generate import LABEL_COLUMNS, SetOptions, main_make, make_set
 from bench.data.labels import active_power, frame_labels, n_frames
 from bench.data.loader import load_set
@@ -164,7 +164,7 @@ def test_add_parser_registers_data_make(tmp_path: Path) -> None:
     import argparse
 
     p = argparse.ArgumentParser(prog="bench")
-    add_parser(p.add_subparsers(dest="command"))
+    Data().register(p.add_subparsers(dest="command"))
     ns = p.parse_args(["data", "make", "--seed", "3", "--out", str(tmp_path), "--split", "train", "--n", "5"])
     assert (ns.seed, ns.split, ns.n, ns.out) == (3, "train", 5, str(tmp_path))
     assert callable(ns.func)

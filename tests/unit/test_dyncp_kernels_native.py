@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.harness.kernels import KernelStatusError
+from bench.models.common.ckernels import KernelStatusError
 from bench.models.common import int8ops as q8
 from bench.models.dyncp import golden as g
 from bench.models.dyncp.kernels import DyncpKernels

@@ -203,7 +203,9 @@ def test_evaluate_reports_kept_fraction_and_saving(tmp_path):
     static = DyncpModel(scfg, {k: v for k, v in gated.params.items() if ".gate." not in k})
     gated.save(tmp_path / "g")
     static.save(tmp_path / "s")
-    assert ev.main([str(tmp_path / "s"), str(tmp_path / "g"), "--limit", "1"]) == 0
+    from bench.cli import main as bench_main
+
+    assert bench_main(["evaluate", str(tmp_path / "s"), str(tmp_path / "g"), "--limit", "1"]) == 0
     doc = json.loads((tmp_path / "g" / "eval.json").read_text())
     rows = {r["name"]: r for r in doc["rows"]}
     assert set(rows) == {"noisy", "t", "t-static"} and doc["static"] == "t-static"

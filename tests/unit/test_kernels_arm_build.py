@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from bench.harness.kernels import KERNEL_DIR, M4F, kernel_sources
+from bench.models.common.ckernels import KERNEL_DIR, M4F, kernel_sources
 from bench.paths import repo_root
 
 ARM_CC = "arm-none-eabi-gcc"

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.errors import ConfigError
-from bench.harness.kernels import FcParams, KernelStatusError, NativeKernels, PerChannel, fc_scratch_bytes
+from bench.models.common.ckernels import FcParams, KernelStatusError, NativeKernels, PerChannel, fc_scratch_bytes
 from bench.models.common import gru_int as gi
 from bench.models.common import int8ops as q8
 
@@ -200,7 +200,11 @@ def _random_gru(rng, i_size, hidden, gain=2.0, with_bias=True):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_gru_cell_sequence(nk, i_size, hidden, gain, with_bias, seed):
     rng = np.random.default_rng(seed)
-    q, xs = _random_gru(rng, i_size, hidden, gain, with_bias)
+    try:
+        q, xs = _random_gru(rng, i_size, hidden, gain, with_bias)
+    except ConfigError as e:  # a bias far above a lone tiny weight could overflow: refused, as documented
+        assert "could overflow int32" in str(e)
+        return
     xq = q.quantize_input(xs)
     h = rng.integers(-32768, 32768, hidden).astype(np.int16)  # any start state
     for x in xq:

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="host gcc no
 
 ROOT = repo_root()
 SRC = ROOT / "firmware/models/nsnet2"
+GEN = SRC / "gen" / "nsnet2-small"  # the shipped model's generated tables
 MODEL_DIR = ROOT / "models/nsnet2/nsnet2-small"
 # the kernels the runner links (the same list as its entry in firmware/images.toml)
 KERNELS = [ROOT / "firmware/kernels" / f"{n}.c" for n in (
@@ -50,9 +51,9 @@ void nnt_run(nn_state_t *s, const int16_t *in, int n_hops, int16_t *out, int32_t
 def _lib(tmp_path_factory: pytest.TempPathFactory, dsp: bool) -> ctypes.CDLL:
     shim = tmp_path_factory.mktemp("nnshim") / "nn_shim.c"
     shim.write_text(SHIM)
-    srcs = [SRC / "nsnet2.c", SRC / "nsnet2_params.c", shim, *KERNELS]
+    srcs = [SRC / "nsnet2.c", GEN / "nsnet2_params.c", shim, *KERNELS]
     defines = {"BK_EMULATE_DSP": None} if dsp else {}
-    lib = ctypes.CDLL(str(build_shared(srcs, [SRC, ROOT / "firmware/kernels"], defines,
+    lib = ctypes.CDLL(str(build_shared(srcs, [SRC, GEN, ROOT / "firmware/kernels"], defines,
                                        name="nsnet2-dsp" if dsp else "nsnet2-ref")))
     lib.nnt_sizeof.restype = ctypes.c_size_t
     lib.nn_configure.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32]
@@ -104,8 +105,8 @@ def _signal(seed: int, n: int = 4000) -> np.ndarray:
 
 def test_generated_sources_are_up_to_date(qm):
     h, c = generate(qm, source_name(MODEL_DIR))
-    assert (SRC / "nsnet2_params.h").read_text() == h, "run python -m bench.models.nsnet2.export " + str(MODEL_DIR)
-    assert (SRC / "nsnet2_params.c").read_text() == c, "run python -m bench.models.nsnet2.export " + str(MODEL_DIR)
+    assert (GEN / "nsnet2_params.h").read_text() == h, "run bench export c " + str(MODEL_DIR)
+    assert (GEN / "nsnet2_params.c").read_text() == c, "run bench export c " + str(MODEL_DIR)
 
 
 def test_log2_matches_golden_bit_for_bit(libs):
@@ -257,7 +258,7 @@ def test_image_links_the_same_kernels():
 
 
 # --- the linear-exit model (nsnet2-small-linear): the same runner sources against its own tables in
-# gen/nsnet2-small-linear/, force-included as in its image's entry in firmware/images.toml
+# gen/nsnet2-small-linear/ (on the include path, as in its image's entry in firmware/images.toml)
 
 LINEAR = "nsnet2-small-linear"
 LINEAR_DIR = ROOT / "models/nsnet2" / LINEAR
@@ -269,8 +270,7 @@ def linear_lib(tmp_path_factory):
     shim = tmp_path_factory.mktemp("nnshim-linear") / "nn_shim.c"
     shim.write_text(SHIM)
     srcs = [SRC / "nsnet2.c", LINEAR_SRC / "nsnet2_params.c", shim, *KERNELS]
-    lib = ctypes.CDLL(str(build_shared(srcs, [SRC, LINEAR_SRC, ROOT / "firmware/kernels"], name="nsnet2-linear",
-                                       extra_cflags=["-include", str(LINEAR_SRC / "nsnet2_params.h")])))
+    lib = ctypes.CDLL(str(build_shared(srcs, [SRC, LINEAR_SRC, ROOT / "firmware/kernels"], name="nsnet2-linear")))
     lib.nnt_sizeof.restype = ctypes.c_size_t
     lib.nn_configure.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32]
     return lib
@@ -285,15 +285,15 @@ def test_linear_generated_sources_are_up_to_date(linear_qm):
     from bench.models.nsnet2.export import out_dir_for
 
     assert linear_qm.config.exit_kind == "linear" and linear_qm.config.name == LINEAR
-    assert out_dir_for(LINEAR) == LINEAR_SRC and out_dir_for("nsnet2-small") == SRC
+    assert out_dir_for(LINEAR) == LINEAR_SRC and out_dir_for("nsnet2-small") == GEN
     h, c = generate(linear_qm, source_name(LINEAR_DIR))
-    hint = "run python -m bench.models.nsnet2.export " + str(LINEAR_DIR)
+    hint = "run bench export c " + str(LINEAR_DIR)
     assert (LINEAR_SRC / "nsnet2_params.h").read_text() == h, hint
     assert (LINEAR_SRC / "nsnet2_params.c").read_text() == c, hint
 
 
 def test_linear_runner_uses_its_own_tables(linear_lib, qm, linear_qm):
-    # the forced include wins over firmware/models/nsnet2/nsnet2_params.h (the split model's)
+    # built against gen/nsnet2-small-linear/ (not the split model's tables)
     assert linear_lib.nnt_sizeof() != 0
     out, _, macs, _, _ = Stream(linear_lib).run(_signal(3))
     assert set(macs.tolist()) == {linear_qm.config.macs_for_exit(linear_qm.config.n_exits - 1)}
@@ -356,8 +356,7 @@ def test_linear_image_is_the_same_runner_on_its_own_tables():
     assert sorted(s for s in lin["sources"] if s.startswith("firmware/kernels/")) == kern
     gen = str((LINEAR_SRC / "nsnet2_params.c").relative_to(ROOT))
     runner = sorted(s for s in lin["sources"] if not s.startswith("firmware/kernels/") and s != gen)
-    assert runner == sorted(str(p.relative_to(ROOT)) for p in SRC.glob("*.c") if p.name != "nsnet2_params.c")
-    assert gen in lin["sources"]
-    assert lin["cflags"] == ["-include", str((LINEAR_SRC / "nsnet2_params.h").relative_to(ROOT))]
-    assert "cflags" not in small and lin["model_family"] == small["model_family"]
+    assert runner == ["firmware/models/nsnet2/*.c"] == [s for s in small["sources"] if "*" in s]
+    assert gen in lin["sources"] and str((GEN / "nsnet2_params.c").relative_to(ROOT)) in small["sources"]
+    assert "cflags" not in lin and "cflags" not in small and lin["model_family"] == small["model_family"]
     assert lin["model_dir"] == str(LINEAR_DIR.relative_to(ROOT))

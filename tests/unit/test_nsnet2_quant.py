@@ -9,7 +9,7 @@ import pytest
 from bench.errors import BenchError, ConfigError
 from bench.models.nsnet2 import golden as G
 from bench.models.nsnet2.config import get_config
-from bench.families.nsnet2 import float_ref, golden_ref, policy_from_config
+from bench.models.nsnet2.refs import float_ref, golden_ref, policy_from_config
 from bench.models.nsnet2.quantize import QuantModel, layer_inputs, quantize_model
 from bench.models.nsnet2.reference import ExitPolicy, Nsnet2Model, enhance_streaming
 from bench.paths import repo_root
@@ -222,13 +222,13 @@ def test_family_refs_return_aligned_int16():
 def test_train_command_without_torch_says_what_to_do(monkeypatch):
     import sys
 
-    from bench.cli import build_parser, cmd_train
+    from bench.cli import build_parser
 
     monkeypatch.setitem(sys.modules, "torch", None)
     a = build_parser().parse_args(["train", "nsnet2", "--config", "nsnet2-small"])
     assert a.args == ["--config", "nsnet2-small"]
     with pytest.raises(BenchError, match=r"pip install -e \.\[train\]"):
-        cmd_train(a)
+        a.func(a)
 
 
 def test_family_is_registered_with_float_and_golden_references():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bench.cli.views import sweep_table
 from bench.errors import BenchError
-from bench.runner import RunOptions
-from bench.cli import sweep_table
 from bench.families.nsnet2 import exit_points
+from bench.runner import RunOptions
 from bench.runner.sweep import markdown, plot, run_sweep
 
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from bench.harness.kernels import M4F
+from bench.models.common.ckernels import M4F
 from bench.paths import repo_root
 
 ARM_CC = "arm-none-eabi-gcc"

@@ -19,6 +19,9 @@ from typing import Any
 
 import pytest
 
+from bench.errors import ConfigError, ImageError, TargetError
+from bench.link.transport import SerialTransport
+from bench.targets import load_target, parse_target
 from bench.targets.drivers import pyocd as pyocd_driver
 from bench.targets.drivers.pyocd import (
     DEMCR,
@@ -31,9 +34,8 @@ from bench.targets.drivers.pyocd import (
     ports_for_uid,
     same_usb_serial,
 )
-from bench.errors import ConfigError, ImageError, TargetError
-from bench.link.transport import SerialTransport
-from bench.targets import load_target, parse_target
+from bench.targets.drivers.pyocd import api as pyocd_api
+from bench.targets.drivers.pyocd import driver as pyocd_driver_module
 
 try:
     import pyocd.core.helpers  # noqa: F401
@@ -271,12 +273,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         w.TARGET = pyocd.target.TARGET  # pyOCD's real target table
         w.TargetSupportError = pyocd.core.exceptions.TargetSupportError
     else:
-        monkeypatch.setattr(pyocd_driver, "_load_pyocd", lambda: SimpleNamespace(
+        monkeypatch.setattr(pyocd_api, "_load_pyocd", lambda: SimpleNamespace(
             ConnectHelper=w.ConnectHelper, FileProgrammer=w.FileProgrammer, TARGET=w.TARGET,
             normalise_target_type_name=lambda s: s.lower().replace("-", "_"),
             ManagedPacks=w.ManagedPacks, Error=Exception, TargetSupportError=w.TargetSupportError))
     monkeypatch.setattr("serial.tools.list_ports.comports", w.comports)
-    monkeypatch.setattr(pyocd_driver, "SerialTransport", w.SerialTransport)
+    monkeypatch.setattr(pyocd_driver_module, "SerialTransport", w.SerialTransport)
     return w
 
 
@@ -466,6 +468,27 @@ def test_verify_can_be_turned_off(world: World, tmp_path: Path, image: Path) -> 
     assert "read8" not in world.names()
 
 
+def test_skip_unchanged_programs_only_a_different_image(world: World, tmp_path: Path, image: Path) -> None:
+    d = PyocdDriver(make_target(tmp_path, skip_unchanged=True), tmp_path)
+    d.start(image)  # empty flash: compared, programmed, verified, run
+    assert world.names().count("program") == 1 and "programming skipped" not in d.logs()
+    d.stop()
+    world.calls.clear()
+    d.start(image)  # the flash holds the image byte for byte: no programming, still reset and run
+    names = world.names()
+    assert "program" not in names and names[-1] == "resume"
+    assert "flash already holds agent-test.elf" in d.logs() and "programming skipped" in d.logs()
+    other = tmp_path / "other.elf"
+    other.write_bytes(elf_bytes([(0x0800_0000, b"\x01" * 64)]))
+    world.calls.clear()
+    assert d.flash(other) is True  # Flasher on the open session: programmed, verified, not run
+    assert "program" in world.names() and "resume" not in world.names()
+    assert d.flash(other) is False
+    d.reset()
+    assert world.names()[-1] == "resume"
+    d.stop()
+
+
 def test_connect_failure_says_what_to_check(world: World, tmp_path: Path, image: Path) -> None:
     world.open_error = RuntimeError("No ACK received")
     d = PyocdDriver(make_target(tmp_path), tmp_path)
@@ -526,7 +549,7 @@ def test_open_link_explicit_serial_wins(world: World, tmp_path: Path, image: Pat
 
 def test_open_link_explicit_serial_opens_a_real_transport(world: World, monkeypatch: pytest.MonkeyPatch,
                                                           tmp_path: Path) -> None:
-    monkeypatch.setattr(pyocd_driver, "SerialTransport", SerialTransport)
+    monkeypatch.setattr(pyocd_driver_module, "SerialTransport", SerialTransport)
     d = PyocdDriver(make_target(tmp_path, serial="loop://"), tmp_path)
     link = d.open_link()
     try:

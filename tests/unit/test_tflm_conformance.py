@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("tflite_micro")
 
-from bench.harness.kernels import NativeKernels  # noqa: E402
+from bench.models.common.ckernels import NativeKernels  # noqa: E402
 from bench.models.common import int8ops as q8  # noqa: E402
 from bench.tflm.conformance import assert_bit_exact  # noqa: E402
 from bench.tflm.graph import Graph, run  # noqa: E402

@@ -72,10 +72,10 @@ def test_export_cli(tmp_path):
     assert describe(out.read_bytes())["exit"] == 1
     assert bench_main(["export", "tflite", "nsnet2-small", "--exit", "7", "--out", str(out)]) == 2
     assert bench_main(["export", "tflite", str(tmp_path), "--out", str(out)]) == 2
-    from bench.cli.export import _model_dir
+    from bench.cli.export import quantised_model
 
     with pytest.raises(ConfigError, match="no quantised model"):
-        _model_dir(str(tmp_path))
+        quantised_model(str(tmp_path))
 
 
 def test_foreign_tflite_is_refused():

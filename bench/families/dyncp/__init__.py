@@ -117,6 +117,12 @@ class Dyncp(Family):
                           "saving: 1 - dynamic / static on the same utterances; MACs from the target's masks; "
                           "probe baselines: the reference table below")]
 
+    def summary_figures(self, view: Mapping[str, Any]) -> dict[str, str]:
+        vs = view.get("vs_static")
+        if not vs or vs.get("saving_total_pct") is None:
+            return {}
+        return {"saving": f"{vs['saving_total_pct']:.1f} %"}
+
     # ---- model steps -------------------------------------------------------------------
     def owns_model(self, model_dir_: Path) -> bool:
         from bench.models.dyncp.config import DyncpConfig

@@ -71,8 +71,7 @@ def _saving(dyn: float | None, static: float | None) -> float | None:
 def build_view(run: Run, entry: ImageEntry, utts: Sequence[Utterance],
                others: Sequence[ImageEntry] = ()) -> dict[str, Any]:
     """The DynCP figures of one image over the run's finished utterances (see the module doc)."""
-    from bench.models.dyncp.reference import enhance_offline
-    from bench.models.dyncp.refs import float_model, model_dir
+    from bench.models.dyncp.refs import float_model, float_result, model_dir
 
     model = float_model(model_dir(entry.model_dir))
     cfg = model.config
@@ -101,7 +100,7 @@ def build_view(run: Run, entry: ImageEntry, utts: Sequence[Utterance],
     tgt_bits, ref_bits, labels = [], [], []
     for u in us:
         t = run.frames_of(entry.name, u.id)
-        ref = enhance_offline(model, u.noisy)
+        ref = float_result(u.noisy, entry.model_dir)
         n = ref.masks.shape[0]
         tgt_bits.append(mask_bits(t, cfg.n_blocks, cfg.conv)[:n])
         ref_bits.append(ref.masks)

@@ -1,6 +1,6 @@
 """Quality, kept fraction and MACs of exported (DynCP) Conv-FSENet models (numpy only).
 
-    python -m bench.models.dyncp.evaluate models/dyncp/dyncp-small-r100 models/dyncp/dyncp-small-r25 ...
+    bench evaluate models/dyncp/dyncp-small-r100 models/dyncp/dyncp-small-r25 ...   # Dyncp.evaluate
 
 Every utterance of the test set (the shipped one by default) is enhanced by the float
 reference, rounded to int16 as the target's output would be, and scored against the
@@ -14,10 +14,7 @@ model (per-utterance scores included) and prints a Markdown table.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -144,33 +141,3 @@ def markdown(result: dict[str, Any]) -> str:
             f"{r['mean_macs']:,.0f} | {sav} | {dp} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.models.dyncp.evaluate", description=__doc__.split("\n")[0])
-    p.add_argument("models", nargs="+", help="exported model directories (config.json, weights.npz)")
-    p.add_argument("--static", help="the static baseline model (default: the ungated one among MODELS)")
-    p.add_argument("--set", help="test set directory (default: the shipped test set)")
-    p.add_argument("--limit", type=int, help="score only the first N utterances")
-    p.add_argument("--no-write", action="store_true", help="do not write <model>/eval.json")
-    ns = p.parse_args(argv)
-    try:
-        res = evaluate(ns.models, ns.set, ns.static, ns.limit)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if not ns.no_write:
-        for r in res["rows"]:
-            if r["kind"] == "noisy":
-                continue
-            doc = {k: v for k, v in res.items() if k != "rows"}
-            doc["rows"] = [x for x in res["rows"] if x["kind"] == "noisy" or x["name"] == r["name"]]
-            if res["static"] and r["name"] != res["static"]:
-                doc["rows"] += [x for x in res["rows"] if x["name"] == res["static"]]
-            (Path(r["model"]) / "eval.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    print(markdown(res))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,7 +5,7 @@ An image of the model lists ``gen/<model>/dyncp_params.c`` among its sources; th
 puts every source's folder on the include path, so the runner's ``#include "dyncp_params.h"``
 finds that model's header (there is no dyncp_params.h beside the runner).
 
-    python -m bench.models.dyncp.export models/dyncp/dyncp-small-r25
+    bench export c models/dyncp/dyncp-small-r25
 
 Float tables are C99 hex-float literals (exact); integers in decimal. A unit test regenerates
 the text and compares it with the committed files.
@@ -13,8 +13,6 @@ the text and compares it with the committed files.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -155,17 +153,3 @@ def write(model_dir: str | Path, out_dir: Path | None = None) -> list[Path]:
     ph.write_text(htxt, encoding="utf-8")
     pc.write_text(ctxt, encoding="utf-8")
     return [ph, pc]
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.models.dyncp.export")
-    ap.add_argument("model_dir", nargs="+", help="models/dyncp/<model> holding int8.npz (and probes.npz)")
-    a = ap.parse_args(argv)
-    for d in a.model_dir:
-        for p in write(d):
-            print(f"{p}: {p.stat().st_size:,} bytes")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,7 +7,7 @@ import ctypes
 
 import numpy as np
 
-from bench.harness.kernels import FcParams, KernelStatusError, NativeKernels, PerChannel, _p, fc_scratch_bytes
+from bench.models.common.ckernels import FcParams, KernelStatusError, NativeKernels, PerChannel, _p, fc_scratch_bytes
 from bench.models.dyncp.golden import pack_mask
 
 _U32P = ctypes.POINTER(ctypes.c_uint32)

@@ -27,15 +27,13 @@ model (bench.models.dyncp.intnet) and an exported .tflite agree by construction:
 Saved as ``int8.npz`` beside the float weights: integer arrays, float32 thresholds and a JSON
 ``meta``, no pickle. Command (writes the committed file)::
 
-    python -m bench.models.dyncp.quantize models/dyncp/dyncp-small-r25 --calib build/nsnet2/calib-seed2-n24
+    bench quantize models/dyncp/dyncp-small-r25 --calib build/nsnet2/calib-seed2-n24
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,7 +170,7 @@ class DyncpQuant:
             p = p / QUANT_FILE
         if not p.is_file():
             raise ConfigError(f"{p}: no quantised model; make it with "
-                              "`python -m bench.models.dyncp.quantize <model dir> --calib <set>`")
+                              "`bench quantize <model dir> --calib <set>`")
         with np.load(p, allow_pickle=False) as z:
             arr = {k: np.asarray(z[k]) for k in z.files}
         meta = json.loads(str(arr.pop("meta")))
@@ -358,29 +356,6 @@ def _dw(w: np.ndarray, b: np.ndarray, s_in: float, z_in: int, s_out: float, z_ou
     """Depthwise k=3: per-channel int8 weights stored tap-major (3, C) (TFLM channel-last)."""
     q = _fc(w, b, s_in, z_in, s_out, z_out)  # w (C, 3): one output channel per row
     return dataclasses.replace(q, w=np.ascontiguousarray(q.w.T))
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.models.dyncp.quantize", description=__doc__.split("\n")[0])
-    ap.add_argument("model_dir", help="models/dyncp/<model> with weights.npz / config.json")
-    ap.add_argument("--calib", required=True, help="calibration set folder (bench data make --split train ...)")
-    ap.add_argument("--out", help=f"output file (default <model_dir>/{QUANT_FILE})")
-    a = ap.parse_args(argv)
-    from bench.data.loader import load_set
-
-    model = DyncpModel.load(a.model_dir)
-    utts = list(load_set(a.calib, sample_rate=16000))
-    cmd = "python -m bench.models.dyncp.quantize " + " ".join(argv if argv is not None else sys.argv[1:])
-    qm = quantize_model(model, [u.noisy for u in utts],
-                        {"calibration_set": str(a.calib), "calibration_utterances": len(utts), "command": cmd})
-    out = qm.save(a.out or Path(a.model_dir) / QUANT_FILE)
-    print(f"{out}: {len(qm.blocks)} blocks, {qm.weight_bytes():,} bytes of weights and parameters, "
-          f"{qm.meta['calibration_frames']} calibration frames")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 __all__ = ["DyncpQuant", "QAct", "QBlock", "QFc", "feature_thresholds", "quantize_model"]

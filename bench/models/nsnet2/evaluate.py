@@ -1,6 +1,6 @@
 """Quality and cost of an exported early-exit nsNet2 per exit and per dynamic policy (numpy only).
 
-    python -m bench.models.nsnet2.evaluate models/nsnet2/nsnet2-small [--set DIR] [--thresholds ...]
+    bench evaluate models/nsnet2/nsnet2-small [--set DIR] [--thresholds ...]   # Nsnet2.evaluate
 
 For every static exit and every dynamic threshold, each utterance of the test set (the
 shipped one by default) is enhanced by the float reference, rounded to int16 as the
@@ -11,10 +11,7 @@ SI-SDR (bench.metrics.quality); the noisy input is scored the same way. Writes
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -106,32 +103,3 @@ def markdown(result: dict) -> str:
         frac = " / ".join(f"{f:.2f}" for f in r.get("exit_fraction", [])) or "-"
         lines.append(f"| {r['name']} | {r['pesq_wb']:.3f} | {r['stoi']:.3f} | {r['si_sdr']:.2f} | {macs} | {frac} |")
     return "\n".join(lines) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.models.nsnet2.evaluate", description=__doc__.split("\n")[0])
-    p.add_argument("model", help="exported model directory (config.json, weights.npz, norm.npz)")
-    p.add_argument("--set", help="test set directory (default: the shipped test set)")
-    p.add_argument(
-        "--thresholds",
-        type=float,
-        nargs="*",
-        default=list(DEFAULT_THRESHOLDS),
-        help="dynamic-policy thresholds on the mean |mask change| (default %(default)s)",
-    )
-    p.add_argument("--limit", type=int, help="score only the first N utterances")
-    p.add_argument("--out", help="JSON output (default <model>/eval.json)")
-    ns = p.parse_args(argv)
-    try:
-        res = evaluate(ns.model, ns.set, ns.thresholds, ns.limit)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    out = Path(ns.out) if ns.out else Path(ns.model) / "eval.json"
-    out.write_text(json.dumps(res, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(markdown(res))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

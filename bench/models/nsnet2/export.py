@@ -1,16 +1,13 @@
 """Exporter: a QuantModel (int8.npz) + the golden tables -> the generated C sources of the
 nsNet2 runner, ``nsnet2_params.{h,c}``, one pair per model:
 
-* the shipped default ``nsnet2-small`` -> ``firmware/models/nsnet2/`` (beside the runner, where it
-  has always been, so the ``nsnet2-small-an386`` image and its build id stay unchanged);
-* every other config ``<name>`` -> ``firmware/models/nsnet2/gen/<name>/``. An image of such a model
-  lists ``gen/<name>/nsnet2_params.c`` and force-includes ``gen/<name>/nsnet2_params.h``
-  (``cflags = ["-include", ...]`` in firmware/images.toml): the runner's own
-  ``#include "nsnet2_params.h"`` is then skipped by the header guard, so the same runner sources
-  build against that model's tables (``out_dir_for``).
+every model ``<name>`` -> ``firmware/models/nsnet2/gen/<name>/`` (``out_dir_for``). An image of a
+model lists the runner sources and ``gen/<name>/nsnet2_params.c``; the image builder puts each
+source's folder on the include path, so the runner's ``#include "nsnet2_params.h"`` finds that
+model's header (the layout the DynCP runner uses too).
 
-    python -m bench.models.nsnet2.export models/nsnet2/nsnet2-small
-    python -m bench.models.nsnet2.export models/nsnet2/nsnet2-small-linear   # -> gen/nsnet2-small-linear/
+    bench export c models/nsnet2/nsnet2-small          # -> gen/nsnet2-small/
+    bench export c models/nsnet2/nsnet2-small-linear   # -> gen/nsnet2-small-linear/
 
 Float tables are written as C99 hex-float literals (exact); integer arrays in decimal. A unit
 test regenerates the text and compares it with the committed files.
@@ -18,8 +15,6 @@ test regenerates the text and compares it with the committed files.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +25,6 @@ from bench.models.nsnet2.config import BLOCKS, EXIT_KINDS
 from bench.models.nsnet2.quantize import QuantModel, all_layers, layer_inputs
 
 OUT_DIR = Path(__file__).resolve().parents[3] / "firmware/models/nsnet2"
-ROOT_MODEL = "nsnet2-small"  # the one model whose tables live in OUT_DIR itself
 KIND_CODE = {"fc": "NN_FC", "head": "NN_HEAD", "gru": "NN_GRU"}
 
 
@@ -133,7 +127,7 @@ def generate(qm: QuantModel, source: str) -> tuple[str, str]:
     return "\n".join(h), "\n".join(c) + "\n"
 
 
-def write(qm: QuantModel, source: str, out_dir: Path = OUT_DIR) -> list[Path]:
+def write(qm: QuantModel, source: str, out_dir: Path) -> list[Path]:
     htxt, ctxt = generate(qm, source)
     out_dir.mkdir(parents=True, exist_ok=True)
     ph, pc = out_dir / "nsnet2_params.h", out_dir / "nsnet2_params.c"
@@ -144,7 +138,7 @@ def write(qm: QuantModel, source: str, out_dir: Path = OUT_DIR) -> list[Path]:
 
 def out_dir_for(config_name: str) -> Path:
     """Where the generated tables of model ``config_name`` live (see the module doc)."""
-    return OUT_DIR if config_name == ROOT_MODEL else OUT_DIR / "gen" / config_name
+    return OUT_DIR / "gen" / config_name
 
 
 def source_name(model_dir: str | Path) -> str:
@@ -153,21 +147,3 @@ def source_name(model_dir: str | Path) -> str:
         return str(p.relative_to(OUT_DIR.parents[2]) / "int8.npz")
     except ValueError:
         return f"{p.name}/int8.npz"
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.models.nsnet2.export")
-    ap.add_argument("model_dir", help="models/nsnet2/<config> holding int8.npz")
-    ap.add_argument("--out-dir", default=None,
-                    help=f"default: {OUT_DIR.relative_to(OUT_DIR.parents[2])} for {ROOT_MODEL}, "
-                         "else its gen/<config> folder")
-    a = ap.parse_args(argv)
-    qm = QuantModel.load(a.model_dir)
-    out = Path(a.out_dir) if a.out_dir else out_dir_for(qm.config.name)
-    for p in write(qm, source_name(a.model_dir), out):
-        print(f"{p}: {p.stat().st_size:,} bytes")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

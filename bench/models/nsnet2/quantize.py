@@ -16,14 +16,12 @@
 The result is a :class:`QuantModel`, saved as ``int8.npz`` (integer arrays, float32 feature
 maps, and a JSON string ``meta``; no pickle). Command line (writes the committed file)::
 
-    python -m bench.models.nsnet2.quantize models/nsnet2/nsnet2-small --calib build/nsnet2/calib-seed2-n24
+    bench quantize models/nsnet2/nsnet2-small --calib build/nsnet2/calib-seed2-n24
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,7 +126,7 @@ class QuantModel:
             p = p / QUANT_FILE
         if not p.is_file():
             raise ConfigError(f"{p}: no quantised model; make it with "
-                              "`python -m bench.models.nsnet2.quantize <model dir> --calib <set>`")
+                              "`bench quantize <model dir> --calib <set>`")
         with np.load(p, allow_pickle=False) as z:
             arr = {k: np.asarray(z[k]) for k in z.files}
         meta = json.loads(str(arr.pop("meta")))
@@ -259,26 +257,3 @@ def quantize_model(model: Nsnet2Model, calib: Iterable[np.ndarray], info: Mappin
     doc: dict[str, object] = {"calibration_frames": int(acts["input"].shape[0]), "ranges": ranges}
     doc.update(info or {})
     return QuantModel(cfg, layers, fs, fz, feat_a, feat_b, doc)
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.models.nsnet2.quantize", description=__doc__.split("\n")[0])
-    ap.add_argument("model_dir", help="models/nsnet2/<config> with weights.npz / norm.npz / config.json")
-    ap.add_argument("--calib", required=True, help="calibration set folder (bench data make --split train ...)")
-    ap.add_argument("--out", help=f"output file (default <model_dir>/{QUANT_FILE})")
-    a = ap.parse_args(argv)
-    from bench.data.loader import load_set
-
-    model = Nsnet2Model.load(a.model_dir)
-    utts = list(load_set(a.calib, sample_rate=16000))
-    cmd = "python -m bench.models.nsnet2.quantize " + " ".join(argv if argv is not None else sys.argv[1:])
-    qm = quantize_model(model, [u.noisy for u in utts],
-                        {"calibration_set": str(a.calib), "calibration_utterances": len(utts), "command": cmd})
-    out = qm.save(a.out or Path(a.model_dir) / QUANT_FILE)
-    print(f"{out}: {len(qm.layers)} layers, {qm.weight_bytes():,} bytes of weights+biases, "
-          f"{qm.meta['calibration_frames']} calibration frames")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,8 +6,8 @@ quant     FloatProbes / QuantProbes, the int16 export, probes.npz, C arrays
 golden    integer scores exactly as firmware/models/dyncp/dyncp_probes.c, dequantisation
 readout   the runner's API: run_probes / decode_scores -> ProbeOutputs, score_set
 native    ctypes binding of the C probes (host gcc)
-train     CLI: fit, export and evaluate (python -m bench.models.probes.train)
-evaluate  CLI: test-set figures and baselines (python -m bench.models.probes.evaluate)
+train     fit, export and evaluate: main(argv) behind `bench probes train`
+evaluate  test-set figures and baselines: main(argv) behind `bench probes evaluate`
 
 docs/probes.md describes the method, the formats and the results.
 """

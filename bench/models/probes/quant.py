@@ -176,7 +176,7 @@ def load_npz(path: str | Path) -> tuple[FloatProbes, QuantProbes]:
     if p.is_dir():
         p = p / NPZ_FILE
     if not p.is_file():
-        raise ConfigError(f"{p}: no probes; train them with `python -m bench.models.probes.train`")
+        raise ConfigError(f"{p}: no probes; train them with `bench probes train <model dir>`")
     with np.load(p, allow_pickle=False) as z:
         classes = tuple(str(c) for c in z["classes"])
         nb, nc = int(z["n_blocks"]), int(z["n_channels"])

@@ -1,5 +1,6 @@
-"""Target drivers: one interface (bench.targets.drivers.base.Driver), chosen by a target TOML's
-`driver` key and discovered through the `bench.targets.drivers` entry point group."""
+"""Target drivers: one composite interface (bench.targets.drivers.base.Driver) over the small
+protocols each driver declares (bench.targets.protocols), chosen by a target TOML's `driver` key
+and discovered through the `bench.drivers` entry point group (built-ins also without one)."""
 
 from __future__ import annotations
 

@@ -13,41 +13,11 @@
 #include "bench_port.h"
 #include "bk.h"
 #include "board.h"
+#include "kb_report.h"
 #include "dkb_cases.h"
 
 static uint8_t dkb_res[DKB_MAX_RES_BYTES] __attribute__((aligned(4)));
 static uint32_t dkb_scratch[(DKB_MAX_SCRATCH_BYTES + 3u) / 4u];
-
-static void put_uint(uint32_t u)
-{
-    char buf[11];
-    int i = 10;
-    buf[i] = '\0';
-    do {
-        buf[--i] = (char)('0' + (u % 10u));
-        u /= 10u;
-    } while (u != 0u);
-    board_puts(&buf[i]);
-}
-
-static void put_int(int32_t v)
-{
-    if (v < 0) {
-        board_puts("-");
-        put_uint(0u - (uint32_t)v);
-    } else {
-        put_uint((uint32_t)v);
-    }
-}
-
-static uint32_t fnv1a(const uint8_t *p, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 16777619u;
-    }
-    return h;
-}
 
 static int32_t run_case(const dkb_case_t *c, int8_t *out, int8_t *ring, int32_t *pos)
 {
@@ -103,22 +73,10 @@ int main(void)
         if (st != BK_OK || bad != 0 || (int32_t)nres != c->res_bytes) {
             fails++;
         }
-        board_puts("KB ");
-        board_puts(c->name);
-        board_puts(" st=");
-        put_int(st);
-        board_puts(" ticks=");
-        put_int((int32_t)(t1 - t0));
-        board_puts(" bad=");
-        put_int(bad);
-        board_puts(" first=");
-        put_int(first);
-        board_puts(" fnv=");
-        put_uint(fnv1a(dkb_res, nres));
-        board_puts("\r\n");
+        kb_report_case(c->name, st, t1 - t0, bad, first, kb_fnv1a(dkb_res, nres));
     }
     board_puts(bk_dsp_path() ? "KB_END path=dsp fails=" : "KB_END path=ref fails=");
-    put_int(fails);
+    kb_put_int(fails);
     board_puts("\r\n");
     return fails;
 }

@@ -35,15 +35,9 @@ void dc_irfft512(const float *yr, const float *yi, float *y)
 {
     float vr[DC_FFT], vi[DC_FFT], zr[DC_FFT], zi[DC_FFT];
     bk__irfft_split(yr, yi, DC_FFT, DC_SPLIT_COS, DC_SPLIT_SIN, vr, vi);
-    for (int p = 0; p < DC_FFT; p++) {
-        zr[p] = vr[DC_PERM[p]];
-        zi[p] = vi[DC_PERM[p]];
-    }
+    bk__irfft_permute(vr, vi, DC_PERM, DC_FFT, zr, zi);
     dc_fft256(zr, zi);
-    for (int m = 0; m < DC_FFT; m++) {
-        y[2 * m] = zr[m];
-        y[2 * m + 1] = -zi[m];
-    }
+    bk__irfft_unpack(zr, zi, DC_FFT, y);
 }
 
 /* -128 + #{j : p >= DC_THR[j]} by binary search (intnet.features_int8) */

@@ -1,15 +1,15 @@
 /* Element-wise int8 operators of the Conv-FSENet runner (see dyncp_ops.h). */
 #include "dyncp_ops.h"
 
-#include "bk_support.h"
+#include "bk_fixedpoint.h"
 
 static inline int32_t dc__act_one(const dc_act_t *a, int32_t c, int32_t x)
 {
     const int32_t v = x + a->in_offset;
-    int32_t r = v >= 0 ? bk__mbqm(v, a->mult_pos, a->shift_pos)
-                       : bk__mbqm(v * (int32_t)a->alpha[c], a->mult_neg, a->shift_neg);
-    r = bk__clamp(r + a->out_offset, -128, 127);
-    return bk__clamp(r + (int32_t)a->beta[c], -128, 127);
+    int32_t r = v >= 0 ? bk_mbqm(v, a->mult_pos, a->shift_pos)
+                       : bk_mbqm(v * (int32_t)a->alpha[c], a->mult_neg, a->shift_neg);
+    r = bk_clamp(r + a->out_offset, -128, 127);
+    return bk_clamp(r + (int32_t)a->beta[c], -128, 127);
 }
 
 void dc_act_s8(const dc_act_t *a, const int8_t *in, int8_t *out, const uint32_t *mask, int32_t channels)
@@ -35,9 +35,9 @@ void dc_add_s8(const int8_t *a, const int8_t *b, int8_t *out, int32_t size, cons
     for (int32_t i = 0; i < size; i++) {
         const int32_t x1 = (int32_t)((uint32_t)(a[i] + p->in1_offset) << p->left_shift);
         const int32_t x2 = (int32_t)((uint32_t)(b[i] + p->in2_offset) << p->left_shift);
-        const int32_t y1 = bk__mbqm(x1, p->in1_multiplier, p->in1_shift);
-        const int32_t y2 = bk__mbqm(x2, p->in2_multiplier, p->in2_shift);
-        out[i] = (int8_t)bk__fc_out(bk__add_wrap(y1, y2), p->out_multiplier, p->out_shift, p->out_offset,
+        const int32_t y1 = bk_mbqm(x1, p->in1_multiplier, p->in1_shift);
+        const int32_t y2 = bk_mbqm(x2, p->in2_multiplier, p->in2_shift);
+        out[i] = (int8_t)bk_fc_out(bk_add_wrap(y1, y2), p->out_multiplier, p->out_shift, p->out_offset,
                                     p->act_min, p->act_max);
     }
 }

@@ -85,15 +85,9 @@ void nn_irfft320(const float *yr, const float *yi, float *y)
 {
     float vr[NN_FFT], vi[NN_FFT], zr[NN_FFT], zi[NN_FFT];
     bk__irfft_split(yr, yi, NN_FFT, NN_SPLIT_COS, NN_SPLIT_SIN, vr, vi);
-    for (int p = 0; p < NN_FFT; p++) {
-        zr[p] = vr[NN_PERM[p]];
-        zi[p] = vi[NN_PERM[p]];
-    }
+    bk__irfft_permute(vr, vi, NN_PERM, NN_FFT, zr, zi);
     nn_fft160(zr, zi);
-    for (int m = 0; m < NN_FFT; m++) {
-        y[2 * m] = zr[m];
-        y[2 * m + 1] = -zi[m];
-    }
+    bk__irfft_unpack(zr, zi, NN_FFT, y);
 }
 
 /* log2 of a positive normal float: exponent + t * poly(t), t = mantissa - 1 (golden.log2_f32). */

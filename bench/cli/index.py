@@ -1,0 +1,33 @@
+"""`bench index [--rebuild]`: update results/index.parquet, one row per run and image (the
+table `bench history` reads; bench.results.index)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bench.cli.base import Command, print_json, wide
+
+
+class Index(Command):
+    name = "index"
+    help = "update results/index.parquet (one row per run and image)"
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        p.add_argument("--rebuild", action="store_true", help="re-read every run")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from bench.results.index import index_path, update_index
+
+        t0 = time.monotonic()
+        t = update_index(rebuild=args.rebuild)
+        if args.json:
+            print_json({"path": str(index_path()), "rows": t.num_rows, "columns": t.column_names})
+        else:
+            runs = len(set(t.column("run_id").to_pylist())) if t.num_rows else 0
+            wide.print(f"{index_path()}: {t.num_rows} rows ({runs} runs), {len(t.column_names)} columns, "
+                       f"{time.monotonic() - t0:.2f} s")
+        return 0
+
+
+COMMAND = Index

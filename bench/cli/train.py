@@ -1,0 +1,45 @@
+"""`bench train FAMILY [trainer options]`: a family's trainer (``Family.train``; PyTorch, the
+`train` extra). FAMILY is a family that has a trainer, by name or by its models/ folder name
+(``bench train nsnet2`` = ``bench train nsnet2-ee``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bench.cli.base import Command
+from bench.errors import BenchError
+
+
+def trainers() -> dict[str, Any]:
+    """Families with a trainer, under their name and their models/ folder name."""
+    from bench.cli.families import has_step
+    from bench.families import all_families
+
+    out: dict[str, Any] = {}
+    for fam in all_families().values():
+        if has_step(fam, "train"):
+            out[fam.name] = fam
+            if fam.models_subdir:
+                out.setdefault(fam.models_subdir, fam)
+    return out
+
+
+class Train(Command):
+    name = "train"
+    help = "train a model family (needs the train extra: pip install -e .[train])"
+    json = False
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        p.add_argument("family", choices=sorted(trainers()), help="model family with a trainer (bench families)")
+        p.add_argument("args", nargs=argparse.REMAINDER, help="options of the family's trainer (--help for them)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise BenchError("bench train needs PyTorch: pip install -e .[train]") from None
+        return int(trainers()[args.family].train(list(args.args)) or 0)
+
+
+COMMAND = Train

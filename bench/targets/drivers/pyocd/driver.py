@@ -1,0 +1,158 @@
+"""PyocdDriver: the pyOCD driver composed of its parts (bench.targets.drivers.pyocd describes it)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.errors import TargetError
+from bench.link.transport import SerialTransport
+from bench.targets.drivers.base import Driver
+from bench.targets.drivers.pyocd import api, dwt
+from bench.targets.drivers.pyocd.elfcheck import ElfImage, check_image_fits, inspect_elf
+from bench.targets.drivers.pyocd.flash import already_holds, program, verify
+from bench.targets.drivers.pyocd.options import parse_options
+from bench.targets.drivers.pyocd.serial import serial_url
+from bench.targets.drivers.pyocd.session import check_target_type, close_session, connect, create_session
+from bench.targets.protocols import CounterReader, Flasher
+from bench.targets.spec import TargetSpec
+
+
+class PyocdDriver(Driver, Flasher, CounterReader):
+    """Flasher (program + verify, skip_unchanged), Resetter (reset into halt, DWT on, run),
+    LinkProvider (the probe's virtual COM port or [pyocd] serial), CounterReader (DWT CYCCNT)."""
+
+    def __init__(self, target: TargetSpec, workdir: Path):
+        super().__init__(target, workdir)
+        self.options = parse_options(target)
+        self.image: ElfImage | None = None
+        self.probe_uid: str | None = None  # the full uid of the probe in use, once chosen
+        self._session: Any = None
+        self._api: Any = None  # pyOCD's pieces (api._load_pyocd), once a session is opened
+        self._target_type = self.options.target_type  # pyOCD's normalised name, once looked up
+        self._link: SerialTransport | None = None
+        self._lines: list[str] = []
+        self._log = api.LogCollector(self._lines)
+        self._log_attached = False
+
+    # -- log ------------------------------------------------------------------------------------
+
+    def _note(self, msg: str) -> None:
+        self._lines.append(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}")
+
+    def logs(self) -> str:
+        return "\n".join(self._lines) + ("\n" if self._lines else "")
+
+    def _attach_log(self) -> None:
+        if not self._log_attached:
+            self._log.attach()
+            self._log_attached = True
+
+    def _detach_log(self) -> None:
+        if self._log_attached:
+            self._log.detach()
+            self._log_attached = False
+
+    # -- protocols --------------------------------------------------------------------------------
+
+    @classmethod
+    def check_options(cls, target: TargetSpec) -> None:
+        parse_options(target)
+
+    def start(self, image: Path) -> None:
+        """Flash (program + verify) the image and leave it running from reset with CYCCNT on."""
+        self.stop()
+        self.flash(image)
+        session = self._session
+        try:
+            dwt.reset_and_run(session.target, self.options.target_type, self.probe_uid, self._note)
+        except BaseException:
+            self._session = None
+            self._discard(session)
+            raise
+
+    def flash(self, image: Path) -> bool:
+        """Program and (with [pyocd] verify) read back the image; the core is left halted or in
+        reset, not running (start() or reset() runs it). With [pyocd] skip_unchanged, a flash
+        that already holds the image byte for byte is not programmed again: returns False."""
+        elf = inspect_elf(Path(image))  # ImageError before any probe is touched
+        session, opened = self._session, self._session is None
+        if session is None:
+            session = self._open_session(elf)
+        else:
+            check_image_fits(session.target, elf, self._target_type, self._note)
+        try:
+            programmed = not (self.options.skip_unchanged and already_holds(session, elf, self._note))
+            if programmed:
+                program(self._api, session, elf, self.options.target_type, str(self.probe_uid),
+                        self._note)
+                if self.options.verify:
+                    verify(session, elf, self.options.target_type, self._note)
+        except BaseException:
+            if opened:
+                self._discard(session)
+            raise
+        self._session = session
+        self.image = elf
+        return programmed
+
+    def reset(self) -> None:
+        session = self._require_session("reset")
+        dwt.reset_and_run(session.target, self.options.target_type, self.probe_uid, self._note)
+
+    def read_cycle_counter(self) -> int | None:
+        session = self._require_session("read the cycle counter")
+        return dwt.read_cycle_counter(session.target, self.probe_uid)
+
+    def open_link(self) -> SerialTransport:
+        url = serial_url(self.options, self.probe_uid)
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+        self._link = SerialTransport(url, baudrate=self.options.baud)
+        self._note(f"serial link {url} at {self.options.baud} baud")
+        return self._link
+
+    def stop(self) -> None:
+        try:
+            link, self._link = self._link, None
+            if link is not None:
+                link.close()
+            session, self._session = self._session, None
+            if session is not None:
+                close_session(session, self._note)
+                self._note("session closed")
+        except Exception as e:  # noqa: BLE001 - stop() never raises
+            self._note(f"error while stopping (ignored): {e}")
+        finally:
+            self._detach_log()
+
+    # -- steps --------------------------------------------------------------------------------------
+
+    def _open_session(self, elf: ElfImage) -> Any:
+        """A connected session on the board's probe, after the checks that need no connection."""
+        self._api = pyocd = api._load_pyocd()
+        self._target_type = check_target_type(pyocd, self.options, self._note)
+        self._attach_log()
+        try:
+            session, self.probe_uid = create_session(pyocd, self.options, self._target_type, self._note)
+        except BaseException:
+            self._detach_log()
+            raise
+        try:
+            check_image_fits(session.target, elf, self._target_type, self._note)
+            connect(session, self.options, self.probe_uid)
+        except BaseException:
+            self._discard(session)
+            raise
+        return session
+
+    def _discard(self, session: Any) -> None:
+        close_session(session, self._note)
+        self._detach_log()
+
+    def _require_session(self, what: str) -> Any:
+        if self._session is None:
+            raise TargetError(f"cannot {what}: no pyOCD session; call start(image) first")
+        return self._session

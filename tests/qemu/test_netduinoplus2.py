@@ -1,0 +1,183 @@
+"""The STM32F4 port (firmware/boards/stm32f4) on QEMU's netduinoplus2 (an STM32F405).
+
+QEMU models the USART, TIM2..5 and the core, but not the RCC, DMA, GPIO, IWDG or the DWT:
+the port must find that out by itself (bounded waits, read-backs), say so, and still run
+the bench images end to end with exact instruction counts. The dsp-baseline image must be
+bit-exact with the same model on mps2-an386, and its per-stage counts must differ from the
+an386 counts only by the fixed cost of the port's counter read."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import tomllib
+
+import numpy as np
+import pytest
+
+from bench.errors import DeviceError
+from bench.images import find_image
+from bench.link import messages as m
+from bench.link.session import Session
+from bench.paths import repo_root
+from bench.runner import Runner, RunOptions
+from bench.targets import load_target
+from bench.targets.drivers.qemu import QemuDriver
+
+TARGET = "qemu-netduinoplus2"
+PASS = "passthrough-netduinoplus2"
+DSP = "dsp-baseline-netduinoplus2"
+DSP_AN386 = "dsp-baseline-an386"
+STAGES = ["stage_stft", "stage_gain", "stage_istft"]
+
+
+@pytest.fixture(scope="module")
+def nd2():
+    return load_target(TARGET)
+
+
+@pytest.fixture()
+def driver(nd2, tmp_path):
+    drivers = []
+
+    def start(elf):
+        d = QemuDriver(nd2, tmp_path / f"qemu{len(drivers)}")
+        d.start(elf)
+        drivers.append(d)
+        return d
+
+    yield start
+    for d in drivers:
+        d.stop()
+
+
+def test_hello_says_what_the_port_found(nd2, driver):
+    """No RCC, DWT, DMA or GPIO in the model: the port falls back, says so at boot, and its
+    HELLO announces TIM2 ticks at the rate the target TOML converts with."""
+    s = Session(driver(find_image(PASS).path).open_link())
+    h = s.hello()
+    assert h.target_board == "netduinoplus2" and h.image_name == PASS
+    assert h.counter_kind == 0  # timer ticks, not cycles
+    assert h.counter_hz == nd2.counter.timer_hz == 1_000_000_000
+    assert nd2.counter.kind == "instructions" and nd2.counter.icount_shift == 7
+    assert not h.capabilities & 4, "marker capability announced although the GPIO does not answer"
+    boot = s.device_output(2000)
+    for said in ("clock not configured: RCC does not respond", "DWT CYCCNT does not count",
+                 "DMA does not answer", "GPIO does not answer"):
+        assert said in boot, boot
+
+
+def test_passthrough_end_to_end(results_dir, synth_utts):
+    run = Runner(RunOptions(target=TARGET, images=(PASS,), metrics=False), utterances=synth_utts).start()
+    assert run.read_meta()["status"] == "done", run.read_meta()
+    for u in synth_utts:
+        assert np.array_equal(run.read_audio(PASS, u.id), u.noisy), u.id
+    total = run.frames(PASS).column("total").to_numpy()
+    assert len(set(total.tolist())) == 1 and 3000 < total[0] < 4000  # the agent's own overhead
+
+
+def test_dsp_baseline_bit_exact_with_an386_and_counts_offset_by_the_counter_read(results_dir):
+    """Two utterances of the shipped set, end to end with scoring on netduinoplus2 (over the
+    UART), against the same model on mps2-an386: identical output WAVs, and per-stage counts
+    that differ from the an386 ones by one constant (the port's counter read: TIM2 through a
+    pointer plus the stage-pin toggle, instead of the CMSDK timer)."""
+    from bench.results.store import read_json
+
+    nd = Runner(RunOptions(target=TARGET, images=(DSP,), limit=2)).start()
+    an = Runner(RunOptions(target="qemu-mps2-an386-sh", images=(DSP_AN386,), limit=2, metrics=False)).start()
+    assert nd.read_meta()["status"] == "done", nd.read_meta()
+    comp = read_json(nd.image_dir(DSP) / "comparison.json")
+    assert comp["fidelity"]["target_vs_float"]["bit_exact_min"] == 1.0
+    utts = sorted({p.stem for p in (nd.image_dir(DSP) / "audio").glob("*.wav")})
+    assert len(utts) == 2
+    for u in utts:
+        assert np.array_equal(nd.read_audio(DSP, u), an.read_audio(DSP_AN386, u)), u
+    fa, fb = nd.frames(DSP), an.frames(DSP_AN386)
+    assert fa.column("utt").to_pylist() == fb.column("utt").to_pylist()
+    offsets = {}
+    for col in [*STAGES, "total"]:
+        d = fa.column(col).to_numpy() - fb.column(col).to_numpy()
+        assert len(set(d.tolist())) == 1, f"{col}: the difference varies from frame to frame"
+        offsets[col] = int(d[0])
+    assert all(0 < offsets[c] < 32 for c in STAGES), offsets
+    assert offsets["total"] == sum(offsets[c] for c in STAGES) + offsets[STAGES[0]], offsets
+
+
+def test_dsp_baseline_counts_repeat_exactly(results_dir, synth_utts):
+    cols = ["utt", "frame", "total", *STAGES]
+    a = Runner(RunOptions(target=TARGET, images=(DSP,), metrics=False), utterances=synth_utts).start()
+    b = Runner(RunOptions(target=TARGET, images=(DSP,), metrics=False), utterances=synth_utts).start()
+    assert a.frames(DSP).select(cols).to_pylist() == b.frames(DSP).select(cols).to_pylist()
+
+
+FAULT_APP = r"""
+#include <stdint.h>
+#include "bench_port.h"
+#include "board.h"
+
+int main(void)
+{
+    board_puts("fault-test ready\r\n");
+    uint8_t c = 0;
+    while (bench_port_read(&c, 1) == 0) {
+        bench_port_idle();
+    }
+    if (c == 'b') {
+        return (int)*(volatile uint32_t *)0x30000000u; /* unmapped: precise BusFault */
+    }
+    if (c == 'u') {
+        __asm volatile("udf #0"); /* UsageFault, UNDEFINSTR */
+    }
+    if (c == 'd') {
+        volatile int zero = 0;
+        return 10 / zero; /* UsageFault, DIVBYZERO (CCR.DIV_0_TRP set by the port) */
+    }
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def fault_elf(tmp_path_factory):
+    """A small app on the netduinoplus2 board that faults on command (built like an image)."""
+    from bench.imagebuild import CC, COMMON_CFLAGS, LDFLAGS
+
+    root = repo_root()
+    board = tomllib.loads((root / "firmware/images.toml").read_text())["boards"]["netduinoplus2"]
+    d = tmp_path_factory.mktemp("fault_app")
+    (d / "fault_app.c").write_text(FAULT_APP)
+    elf = d / "fault_app.elf"
+    cmd = [CC, *board["cflags"], *COMMON_CFLAGS, *[f"-I{root / i}" for i in board["include"]],
+           f"-I{root / 'firmware/agent'}", *LDFLAGS, f"-T{root / board['ldscript']}", "-o", str(elf),
+           *[str(root / s) for s in board["sources"]], str(root / "firmware/agent/bench_agent.c"),
+           str(d / "fault_app.c")]
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
+    return elf
+
+
+@pytest.mark.parametrize("how,expect", [
+    ("b", ["FAULT BusFault", "CFSR=00008200", "BFAR=30000000"]),   # PRECISERR + BFARVALID
+    ("u", ["FAULT UsageFault", "CFSR=00010000"]),                  # UNDEFINSTR
+    ("d", ["FAULT UsageFault", "CFSR=02000000"]),                  # DIVBYZERO
+])
+def test_fault_report_reaches_the_host(driver, fault_elf, how, expect):
+    """The fault report goes out as console text and then answers the next request as an
+    ERROR frame carrying that request's sequence number: the host gets a DeviceError with
+    the fault registers and the stacked PC inside the image's code."""
+    t = driver(fault_elf).open_link()
+    boot = b""
+    deadline = time.monotonic() + 10
+    while b"fault-test ready" not in boot:  # plain text, no frame delimiter after it yet
+        assert time.monotonic() < deadline, boot
+        boot += t.read(4096, 0.05)
+    t.write(how.encode())
+    s = Session(t, timeout=1.0, retries=2)
+    with pytest.raises(DeviceError) as e:
+        s.request(m.Msg.STATS_REQ)
+    assert e.value.code == m.ErrorCode.INTERNAL
+    for word in expect:
+        assert word in e.value.text, e.value.text
+    pc = int(e.value.text.split("PC=")[1].split()[0], 16)
+    assert 0x08000000 <= pc < 0x08100000, e.value.text
+    assert "FAULT" in s.device_output(), "the console copy of the report is missing"
