@@ -13,7 +13,7 @@ from bench.link.session import Session
 from bench.link.transport import SerialTransport
 from bench.targets.drivers.qemu import QemuDriver
 
-FRAMES = 200
+FRAMES = 150
 
 
 @pytest.fixture()

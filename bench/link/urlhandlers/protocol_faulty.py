@@ -65,6 +65,8 @@ class _Port:
 class Serial(SerialBase):
     """The port pyserial instantiates for faulty URLs; `link` is its FaultyTransport (counters)."""
 
+    is_open: bool
+
     def __init__(self, *args: Any, **kwargs: Any):
         self._inner: SerialBase | None = None
         self.link: FaultyTransport | None = None
