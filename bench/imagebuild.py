@@ -92,16 +92,85 @@ def _elf_sizes(path: Path) -> tuple[int, int]:
     return flash, ram
 
 
+IMAGE_KEYS = ("name", "board", "app", "model_family", "sources", "cflags", "description", "tflite", "model_dir")
+BOARD_KEYS = ("cflags", "sources", "include", "ldscript")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: no such images TOML") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from e
+
+
+def _strings(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def check_spec(spec: dict[str, Any], where: str) -> None:
+    """An images TOML by shape and type; ConfigError names the file, the entry and the key."""
+    boards = spec.get("boards", {})
+    if not isinstance(boards, dict):
+        raise ConfigError(f"{where}: boards must be tables [boards.<board>]")
+    for b, t in boards.items():
+        w = f"{where} [boards.{b}]"
+        if not isinstance(t, dict):
+            raise ConfigError(f"{w}: must be a table with {', '.join(BOARD_KEYS)}")
+        missing = [k for k in BOARD_KEYS if k not in t]
+        if missing:
+            raise ConfigError(f"{w}: missing key(s) {missing}")
+        for k in ("cflags", "sources", "include"):
+            if not _strings(t[k]):
+                raise ConfigError(f"{w}: {k} must be a list of strings, got {t[k]!r}")
+        if not isinstance(t["ldscript"], str):
+            raise ConfigError(f"{w}: ldscript must be a string (a path from the repository root)")
+    images = spec.get("image", [])
+    if not isinstance(images, list) or not images:
+        raise ConfigError(f"{where}: no [[image]] entries; each image is one [[image]] table")
+    seen: set[str] = set()
+    for i, img in enumerate(images):
+        if not isinstance(img, dict):
+            raise ConfigError(f"{where}: image {i} must be a table ([[image]])")
+        w = f"{where} [[image]] {img.get('name', i)!r}"
+        missing = [k for k in ("name", "board", "model_family", "sources") if k not in img]
+        unknown = sorted(set(img) - set(IMAGE_KEYS))
+        if missing or unknown:
+            raise ConfigError(f"{w}: " + "; ".join(([f"missing key(s) {missing}"] if missing else [])
+                                                  + ([f"unknown key(s) {unknown}"] if unknown else []))
+                              + f" (keys: {', '.join(IMAGE_KEYS)})")
+        for k in ("name", "board", "model_family", "app", "description", "tflite", "model_dir"):
+            if k in img and not isinstance(img[k], str):
+                raise ConfigError(f"{w}: {k} must be a string, got {img[k]!r}")
+        for k in ("sources", "cflags"):
+            if k in img and not _strings(img[k]):
+                raise ConfigError(f"{w}: {k} must be a list of strings, got {img[k]!r}")
+        if img.get("app", "agent") not in ("agent", "raw"):
+            raise ConfigError(f"{w}: app must be \"agent\" (a bench image) or \"raw\" (its own main), "
+                              f"got {img['app']!r}")
+        if img["board"] not in boards:
+            raise ConfigError(f"{w}: board {img['board']!r} has no [boards.{img['board']}] table; known boards: "
+                              f"{', '.join(sorted(boards))}")
+        if img["name"] in seen or "/" in img["name"] or not img["name"]:
+            raise ConfigError(f"{w}: names must be unique file names, {img['name']!r} is not")
+        seen.add(img["name"])
+
+
 def load_spec(spec_path: Path | None = None) -> dict[str, object]:
     """An images TOML (default firmware/images.toml). Another one (a plugin family's own images,
     sources relative to the repository root) may list only [[image]]s: the board tables come
-    from firmware/images.toml unless it has its own."""
+    from firmware/images.toml unless it has its own. Both are checked (check_spec)."""
     root = repo_root()
-    main = tomllib.loads((root / "firmware/images.toml").read_text())
+    main = _read_toml(root / "firmware/images.toml")
     if spec_path is None:
+        check_spec(main, "firmware/images.toml")
         return main
-    spec = tomllib.loads(Path(spec_path).read_text())
+    spec = _read_toml(Path(spec_path))
+    if not isinstance(spec.get("boards", {}), dict):
+        raise ConfigError(f"{spec_path}: boards must be tables [boards.<board>]")
     spec["boards"] = {**main["boards"], **spec.get("boards", {})}
+    check_spec(spec, str(spec_path))
     return spec
 
 

@@ -18,8 +18,8 @@ from bench.errors import BenchError
 from bench.runner.run import RunInterrupted
 
 # the command modules, in the order `bench --help` lists them
-COMMAND_MODULES = ("run", "show", "targets", "images", "families", "train", "data", "quantize", "evaluate",
-                   "export", "kernels", "probes", "compare", "history", "baseline", "gate", "report", "index")
+COMMAND_MODULES = ("run", "show", "targets", "boards", "images", "families", "train", "data", "quantize", "evaluate",
+                   "export", "kernels", "search", "probes", "compare", "history", "baseline", "gate", "report", "index")
 
 
 def commands() -> list[Command]:

@@ -38,13 +38,18 @@ class Families(Command):
     help = "list the installed model families: CONFIGURE keys, sweep axes, model steps"
 
     def run(self, args: argparse.Namespace) -> int:
-        from bench.families import all_families
+        from rich.markup import escape
+
+        from bench.families import all_families, broken_families
 
         docs = [family_doc(f) for f in all_families().values()]
+        broken = broken_families()
         if args.json:
-            print_json(docs)
+            print_json(docs + [{"name": n, "load_error": why} for n, why in sorted(broken.items())])
         else:
             out.print(families_table(docs))
+            for n, why in sorted(broken.items()):
+                out.print(f"[red]family {escape(n)} does not load: {escape(why)}[/red]")
         return 0
 
 

@@ -1,7 +1,9 @@
 """`bench kernels SUITE`: benchmarks of the bench's own C kernels on QEMU mps2-an386
-(bit-exactness against the golden ops, instructions per MAC; DSP path vs reference path).
+(bit-exactness against the golden ops, instructions and cycles_est per MAC; DSP path vs reference
+path; `bench` also side by side with CMSIS-NN / CMSIS-DSP when BENCH_CMSIS_NN / BENCH_CMSIS_DSP
+name their checkouts).
 
-    bench kernels bench [--quick] [--seed N] [--json]   FC, GRU, ... (bench.harness.kernels)
+    bench kernels bench [--quick] [--seed N] [--no-compare] [--json]   FC, GRU, ... (bench.harness.kernels)
     bench kernels dyncp [--out DIR] [--json]            the DynCP kernels (bench.harness.dyncp_kernels)
 
 A suite is a harness module whose ``main(argv)`` is the implementation; its sub-command is the
@@ -20,7 +22,9 @@ from bench.cli.base import Command, add_json
 SUITES: dict[str, tuple[str, tuple[tuple[str, dict[str, Any]], ...]]] = {
     "bench.harness.kernels": ("the NN kernels (FC 400x400, GRU 400, small configs; docs/kernels.md)", (
         ("--quick", {"action": "store_true", "help": "small shapes only (no 400x400 / GRU 400)"}),
-        ("--seed", {"type": int, "help": "random seed of the cases (default 0)"}))),
+        ("--seed", {"type": int, "help": "random seed of the cases (default 0)"}),
+        ("--no-compare", {"action": "store_true",
+                          "help": "skip the side-by-side with CMSIS-NN / CMSIS-DSP (BENCH_CMSIS_NN, BENCH_CMSIS_DSP)"}))),
     "bench.harness.dyncp_kernels": ("the channel-skipping kernels at the bench's shapes and keep fractions", (
         ("--out", {"help": "build directory (default: a temporary one)"}),)),
 }
@@ -32,7 +36,7 @@ def suite_name(module: str) -> str:
 
 class Kernels(Command):
     name = "kernels"
-    help = "benchmark the C kernels on QEMU: bit-exactness and instructions per MAC"
+    help = "benchmark the C kernels on QEMU: bit-exactness, instructions and cycles_est per MAC"
     json = False
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:

@@ -42,7 +42,14 @@ class Run(Command):
         p.add_argument("--window", type=int, default=4, help="frames in flight (default 4)")
         p.add_argument("--jobs", type=int, default=0, help="images run at once, one emulator each (default: one per "
                        "CPU core on QEMU targets, one at a time on a board)")
-        p.add_argument("--timeout", type=float, default=5.0, help="seconds before a frame is resent")
+        p.add_argument("--timeout", type=float, default=5.0,
+                       help="longest wait before a frame is resent (the resend timer adapts below it)")
+        p.add_argument("--link-timeout", type=float, metavar="S",
+                       help="seconds without any reply before the link counts as dead (default max(30, 6 x --timeout))")
+        p.add_argument("--link-retries", type=int, default=5, metavar="N",
+                       help="resend rounds without progress before the link may be declared dead (default 5)")
+        p.add_argument("--link-faults", default="", metavar="QUERY",
+                       help="inject link faults, e.g. 'ber=1e-3&seed=1' (docs/protocol.md, Links under faults)")
         p.add_argument("--config", action="append", metavar="KEY=INT", help="CONFIGURE option for the model")
         p.add_argument("--no-metrics", action="store_true", help="skip the quality comparison (counts only)")
         p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
@@ -60,7 +67,8 @@ class Run(Command):
 
         opts = RunOptions(target=args.target, images=tuple(args.image or ()), set_path=args.set, limit=args.limit,
                           window=args.window, timeout=args.timeout, configure=configure_options(args.config),
-                          metrics=not args.no_metrics, manifest_dir=args.manifest_dir, jobs=args.jobs)
+                          metrics=not args.no_metrics, manifest_dir=args.manifest_dir, jobs=args.jobs,
+                          link_timeout=args.link_timeout, link_retries=args.link_retries, link_faults=args.link_faults)
         if args.sweep:
             return self.sweep(args, opts)
         progress = None if args.json else RichProgress()

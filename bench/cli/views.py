@@ -70,9 +70,32 @@ def image_table(name: str, summary: dict[str, Any]) -> Table:
     tot = summary["total"]
     t.add_row("[bold]total[/bold]", _fmt(tot["mean"]), _fmt(tot["p50"]), _fmt(tot["p99"]), _fmt(tot["max"]),
               *est_cells(est["total"] if est else None))
-    if est:
-        t.caption = escape(est["label"])
+    captions = [est["label"]] if est else []
+    if summary.get("energy"):
+        captions.append(energy_line(summary["energy"]))
+    if captions:
+        t.caption = escape("\n".join(captions))
     return t
+
+
+def energy_line(e: dict[str, Any]) -> str:
+    """An image's energy with its kind (measured / simulated / model), current and excluded windows."""
+    v = e.get("joules_per_frame_mean")
+    parts = [f"energy per frame [{e.get('kind', '?')}]: " + (f"{v * 1e6:.4g} uJ mean" if v == v and v is not None
+                                                            else "none measured")]
+    st = e.get("joules_per_frame")
+    if st and st.get("p50") == st.get("p50"):
+        parts.append(f"p50 {st['p50'] * 1e6:.4g}, p99 {st['p99'] * 1e6:.4g} uJ")
+    if e.get("mean_current_a") is not None:
+        parts.append(f"current mean {e['mean_current_a'] * 1e3:.4g} mA, peak {e.get('peak_current_a', 0) * 1e3:.4g} mA")
+    if e.get("window_s") is not None:
+        parts.append(f"{e.get('frames_measured', '?')} windows, {e['window_s'] * 1e3:.4g} ms")
+    if e.get("frames_excluded"):
+        why = ", ".join(f"{k} {n}" for k, n in e.get("excluded_reasons", {}).items())
+        parts.append(f"{e['frames_excluded']} frame(s) excluded ({why})")
+    if e.get("stages"):
+        parts.append("stages " + ", ".join(f"{k} {v * 1e6:.3g} uJ" for k, v in e["stages"].items()))
+    return "; ".join(parts) + (f" - {e['model']}" if e.get("model") else "")
 
 
 def run_table(doc: dict[str, Any]) -> Table:
@@ -80,8 +103,8 @@ def run_table(doc: dict[str, Any]) -> Table:
     fidelity, and a family's own figure such as a dynamic model's saving)."""
     from bench.families import family_for
 
-    cols = ("image", "status", "instr", "cycles_est", "RTF", "PESQ-WB", "STOI", "ΔPESQ vs float", "bit-exact",
-            "saving")
+    cols = ("image", "status", "instr", "cycles_est", "RTF", "energy", "PESQ-WB", "STOI", "ΔPESQ vs float",
+            "bit-exact", "saving")
     t = table(f"run {escape(doc['run_id'])} on {escape(doc['target'])}: {doc['status']}", cols, right=cols[2:])
     t.columns[0].no_wrap = True
     for name, im in doc["images"].items():
@@ -102,17 +125,27 @@ def run_table(doc: dict[str, Any]) -> Table:
                   (f"{_fmt(im['total']['mean'])} cycles" if "total" in im else "-"),
                   _fmt(est["total"]["mean"]) if est else "-",
                   f"{im['realtime']['rtf_mean']:.3f}" if "realtime" in im else "-",
+                  _energy_cell(im.get("energy")),
                   f"{tgt['pesq_wb']:.3f}" if tgt.get("pesq_wb") is not None else "-",
                   f"{tgt['stoi']:.3f}" if tgt.get("stoi") is not None else "-",
                   f"{dpesq['mean']:+.3f}" if dpesq else "-",
                   f"{fid['bit_exact_min']:.4f}" if fid else "-",
                   escape(extra.get("saving", "")))
     t.caption = ("per frame: instr = instructions (QEMU -icount, exact), cycles_est = an estimate (docs/cycles.md); "
-                 "RTF at the target's nominal clock (an estimate on QEMU); PESQ-WB, STOI: target output, mean over "
+                 "RTF at the target's nominal clock (an estimate on QEMU); energy: mean uJ per frame with its kind "
+                 "(measured / simulated / model, docs/energy.md); PESQ-WB, STOI: target output, mean over "
                  "utterances; bit-exact: target vs golden (vs float where the family has no golden), the least "
                  "fraction of equal samples; saving: a dynamic image's instructions saved against its family's "
                  "static image in the same run")
     return t
+
+
+def _energy_cell(e: dict[str, Any] | None) -> str:
+    if not e:
+        return "-"
+    v = e.get("joules_per_frame_mean")
+    val = f"{v * 1e6:.3g} uJ" if v is not None and v == v else "-"
+    return f"{val} ({e.get('kind', '?')})"
 
 
 def realtime_line(summary: dict[str, Any]) -> str:

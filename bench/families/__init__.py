@@ -16,15 +16,29 @@ from bench.families.base import ConfigKey, Family, References, SweepAxis, SweepP
 GROUP = "bench.families"
 
 __all__ = ["ConfigKey", "Family", "References", "SweepAxis", "SweepPoint", "TableSpec", "all_families",
-           "context_enhancer", "family_for", "refs_for"]
+           "broken_families", "context_enhancer", "family_for", "refs_for"]
 
 
 @functools.cache
-def _registry() -> dict[str, type[Family]]:
+def _discovered() -> tuple[dict[str, type[Family]], dict[str, str]]:
+    """(families that load, why the others do not): one broken plugin never hides the rest."""
     out: dict[str, type[Family]] = {}
+    broken: dict[str, str] = {}
     for ep in entry_points(group=GROUP):
-        out[ep.name] = ep.load()
-    return out
+        try:
+            out[ep.name] = ep.load()
+        except Exception as e:  # noqa: BLE001 -- a third-party plugin may fail in any way
+            broken[ep.name] = f"{ep.value}: {type(e).__name__}: {e}"
+    return out, broken
+
+
+def _registry() -> dict[str, type[Family]]:
+    return _discovered()[0]
+
+
+def broken_families() -> dict[str, str]:
+    """Installed family plugins that failed to load, with the reason (`bench families` shows them)."""
+    return dict(_discovered()[1])
 
 
 def all_families() -> dict[str, Family]:
@@ -40,6 +54,11 @@ def family_for(name: str, required: bool = True) -> Family | None:
     """The family registered as ``name``; None (or a ConfigError when ``required``) if none is."""
     if name in _registry():
         return _instance(name)
+    if name in broken_families():
+        if required:
+            raise ConfigError(f"model family '{name}' is installed but does not load ({broken_families()[name]}); "
+                              "fix or reinstall its package")
+        return None
     if required:
         raise ConfigError(f"no model family '{name}' is installed (known: {', '.join(sorted(_registry()))}); "
                           f"a family is a plugin in the '{GROUP}' entry point group (docs/architecture.md)")
@@ -60,5 +79,5 @@ def refs_for(family: str, model_dir: str | None = None) -> References | None:
 
 def refresh() -> None:
     """Forget the discovered plugins (after a test puts a new distribution on sys.path)."""
-    _registry.cache_clear()
+    _discovered.cache_clear()
     _instance.cache_clear()

@@ -339,8 +339,8 @@ def write_vectors(cs: Sequence[DCase], out_dir: Path) -> None:
     (out_dir / "dkb_vectors.c").write_text("".join(parts))
 
 
-def build_images(cs: Sequence[DCase], out_dir: Path) -> dict[str, Path]:
-    """Two ELFs from the same vectors: 'dsp' (__ARM_FEATURE_DSP) and 'ref' (-DBK_FORCE_REF)."""
+def build_images(cs: Sequence[DCase], out_dir: Path, paths: Sequence[str] = ("dsp", "ref")) -> dict[str, Path]:
+    """ELFs from the same vectors: 'dsp' (__ARM_FEATURE_DSP) and 'ref' (-DBK_FORCE_REF), or the ``paths`` asked for."""
     from bench.imagebuild import CC, COMMON_CFLAGS, LDFLAGS, toolchain_version
 
     toolchain_version()
@@ -359,6 +359,8 @@ def build_images(cs: Sequence[DCase], out_dir: Path) -> dict[str, Path]:
         kb._run([CC, *flags, "-c", str(src), "-o", str(out_dir / f"{name}.o")], root)
     elves = {}
     for path, defs in (("dsp", []), ("ref", ["-DBK_FORCE_REF"])):
+        if path not in paths:
+            continue
         objs = [str(out_dir / f"{n}.o") for n in common]
         for src in kb.kernel_sources(root):
             o = out_dir / f"{path}_{src.stem}.o"
@@ -374,28 +376,35 @@ def expected_fnv(c: DCase) -> int:
     return kb.fnv1a(c.expected.tobytes())
 
 
-def run(cs: Sequence[DCase], out_dir: Path) -> dict:
-    elves = build_images(cs, out_dir)
+def run(cs: Sequence[DCase], out_dir: Path, paths: Sequence[str] = ("dsp", "ref"), cycles_est: bool = True) -> dict:
+    """Builds and runs the images; per path and case: bit-exactness, instructions and (with the
+    cm4cycles plugin, docs/cycles.md) cycles_est, both net of the empty call (the ``nop`` case)."""
+    elves = build_images(cs, out_dir, paths)
     res: dict = {"paths": {}}
     for path, elf in elves.items():
-        results, text = kb.run_image(elf)
+        results, text = kb.run_image(elf, cycles_est=cycles_est)
         by = {r.name: r for r in results}
         over = kb.ticks_to_instructions(by["nop"].ticks) if "nop" in by else 0
+        cover = (by["nop"].cycles_est or 0) if "nop" in by else 0
         rows = {}
         for c in cs:
             r = by.get(c.name)
             if r is None:
                 raise BenchError(f"{elf.name}: no result line for case {c.name}; see its output:\n{text[-2000:]}")
             instr = kb.ticks_to_instructions(r.ticks) - (over if c.kind != "NOP" else 0)
+            cyc = None if r.cycles_est is None else r.cycles_est - (cover if c.kind != "NOP" else 0)
             ok = r.status == 0 and r.bad == 0 and r.fnv == expected_fnv(c)
             rows[c.name] = {
                 "macs": c.macs,
                 "instructions": instr,
+                "cycles_est": cyc,
                 "ok": ok,
                 "instr_per_mac": instr / c.macs if c.macs else None,
+                "cycles_est_per_mac": cyc / c.macs if c.macs and cyc is not None else None,
             }
         res["paths"][path] = {
             "overhead_instructions": over,
+            "overhead_cycles_est": cover,
             "cases": rows,
             "end_line_ok": f"KB_END path={path} fails=0" in text,
         }
@@ -405,20 +414,22 @@ def run(cs: Sequence[DCase], out_dir: Path) -> dict:
 def markdown(res: dict) -> str:
     d, r = res["paths"]["dsp"]["cases"], res["paths"]["ref"]["cases"]
     lines = [
-        "| case | MACs executed | DSP instr | DSP instr/MAC | ref instr | ref instr/MAC | bit-exact dsp/ref |",
-        "|---|---|---|---|---|---|---|",
+        "| case | MACs executed | DSP instr | DSP instr/MAC | DSP cycles_est/MAC | ref instr | ref instr/MAC | "
+        "ref cycles_est/MAC | bit-exact dsp/ref |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def pm(x: dict, key: str) -> str:
+        return f"{x[key]:.2f}" if x.get(key) else "-"
+
     for name, e in d.items():
         if name == "nop":
             continue
         f = r[name]
-
-        def ipm(x: dict) -> str:
-            return f"{x['instr_per_mac']:.2f}" if x["instr_per_mac"] else "-"
-
         lines.append(
-            f"| {name} | {e['macs']} | {e['instructions']} | {ipm(e)} | {f['instructions']} | {ipm(f)} | "
-            f"{e['ok']}/{f['ok']} |"
+            f"| {name} | {e['macs']} | {e['instructions']} | {pm(e, 'instr_per_mac')} | "
+            f"{pm(e, 'cycles_est_per_mac')} | {f['instructions']} | {pm(f, 'instr_per_mac')} | "
+            f"{pm(f, 'cycles_est_per_mac')} | {e['ok']}/{f['ok']} |"
         )
     return "\n".join(lines) + "\n"
 

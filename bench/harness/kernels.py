@@ -3,6 +3,11 @@ and instructions per MAC, DSP path vs reference path).
 
     python -m bench.harness.kernels            # full table (FC 400x400, GRU 400, small configs)
     python -m bench.harness.kernels --quick    # small shapes only
+    BENCH_CMSIS_NN=... BENCH_CMSIS_DSP=... python -m bench.harness.kernels   # with the CMSIS columns
+
+Every case also gets its cycles_est (the cm4cycles plugin's Cortex-M4 estimate, docs/cycles.md),
+and, unless --no-compare, bench.harness.yardstick puts ours beside CMSIS-NN (every kernel and shape
+the families use) and the FFT stages beside CMSIS-DSP's arm_rfft_fast_f32.
 
 The QEMU image runs every case once with interrupts masked, reads bench_port_counter()
 (CMSDK timer0 under -icount shift=7: instructions = ticks * 40 / 128, exact) around the
@@ -286,6 +291,7 @@ class CaseResult:
     bad: int
     first: int
     fnv: int  # FNV-1a 32 of the target's output bytes
+    cycles_est: int | None = None  # the cm4cycles plugin's estimate of the measured region (run_image(cycles_est=True))
 
 
 def fnv1a(data: bytes) -> int:
@@ -311,15 +317,21 @@ def bench_target(icount_shift: int = 7) -> TargetSpec:
     return t
 
 
-def run_image(elf: Path, timeout: float = 120.0, icount_shift: int = 7) -> tuple[list[CaseResult], str]:
+def run_image(elf: Path, timeout: float = 120.0, icount_shift: int = 7,
+              cycles_est: bool = False) -> tuple[list[CaseResult], str]:
     """Runs a kernel bench ELF to its semihosting exit through the QEMU driver (UART text back)
-    and parses its lines."""
+    and parses its lines. cycles_est=True loads the cm4cycles plugin (docs/cycles.md) and gives
+    every case its region's cycles_est (:func:`attach_cycles`)."""
+    from bench.cyclest import read_marks, regions
     from bench.targets.drivers.qemu import QemuDriver
 
+    regs = None
     with tempfile.TemporaryDirectory() as workdir:  # no bench.link.* FIFOs here: UART output
         driver = QemuDriver(bench_target(icount_shift), Path(workdir))
-        code, text = driver.run_to_exit(Path(elf), timeout)
+        code, text = driver.run_to_exit(Path(elf), timeout, cycles_est=cycles_est)
         stderr = driver.logs()
+        if cycles_est and driver.marks_path.is_file():
+            regs = regions(read_marks(driver.marks_path))
     results = []
     for line in text.splitlines():
         if line.startswith("KB ") and " st=" in line:
@@ -330,24 +342,51 @@ def run_image(elf: Path, timeout: float = 120.0, icount_shift: int = 7) -> tuple
     if "KB_END" not in text:
         raise TargetError(f"kernel bench {elf.name} stopped early (exit {code}):\n{text[-2000:]}\n"
                           f"{stderr[-2000:]}")
+    if cycles_est:
+        if regs is None:
+            raise TargetError(f"kernel bench {elf.name}: the cm4cycles plugin wrote no marks\n{stderr[-2000:]}")
+        results = attach_cycles(results, regs, icount_shift)
     return results, text
+
+
+def attach_cycles(results: Sequence[CaseResult], regs: Any, icount_shift: int = 7) -> list[CaseResult]:
+    """Each case's cycles_est: the plugin's regions (bench.cyclest.Regions, one per pair of timer
+    reads) matched to the cases in order by their exact instruction counts, as the runner matches
+    frames (bench/cyclest/frames.py): the case's region is the next one whose instruction count
+    equals the one its ticks give. Other timer reads (none in the bench images) are skipped."""
+    conv = bench_target(icount_shift).counter
+    ins, cyc = regs.instructions, regs.cycles_est
+    out, k = [], 0
+    for r in results:
+        want = int(conv.ticks_to_unit(r.ticks))
+        j = k
+        while j < len(ins) and int(ins[j]) != want:
+            j += 1
+        if j == len(ins):
+            raise TargetError(f"case {r.name}: no cycles_est region with its {want} instructions "
+                              f"(regions from {k}: {ins[k:k + 8].tolist()})")
+        out.append(dataclasses.replace(r, cycles_est=int(cyc[j])))
+        k = j + 1
+    return out
 
 
 def ticks_to_instructions(ticks: int) -> int:
     return int(bench_target().counter.ticks_to_unit(ticks))
 
 
-def run_benchmark(cases: Sequence[Case], work_dir: Path | None = None) -> dict[str, Any]:
+def run_benchmark(cases: Sequence[Case], work_dir: Path | None = None, cycles_est: bool = True) -> dict[str, Any]:
     """Builds both paths, runs them on QEMU, returns per-case results (bit-exactness, instructions
-    net of the measurement overhead, instructions per MAC)."""
+    and, with cycles_est, the plugin's cycles_est, both net of the measurement overhead (the
+    ``nop`` case), per MAC)."""
     work = Path(work_dir) if work_dir else repo_root() / "build" / "kernelbench"
     elves = build_images(cases, work)
     out: dict[str, Any] = {"cases": {}, "paths": {}}
     for path, elf in elves.items():
-        res, _ = run_image(elf)
+        res, _ = run_image(elf, cycles_est=cycles_est)
         by = {r.name: r for r in res}
         overhead = ticks_to_instructions(by["nop"].ticks) if "nop" in by else 0
-        out["paths"][path] = {"overhead_instructions": overhead,
+        cyc_over = (by["nop"].cycles_est or 0) if "nop" in by else 0
+        out["paths"][path] = {"overhead_instructions": overhead, "overhead_cycles_est": cyc_over,
                               "elf_sha256": hashlib.sha256(elf.read_bytes()).hexdigest()}
         for c in cases:
             r = by.get(c.name)
@@ -357,25 +396,35 @@ def run_benchmark(cases: Sequence[Case], work_dir: Path | None = None) -> dict[s
                 e[path] = {"missing": True}
                 continue
             instr = ticks_to_instructions(r.ticks) - overhead if c.kind != "NOP" else ticks_to_instructions(r.ticks)
+            cyc = None if r.cycles_est is None else r.cycles_est - (cyc_over if c.kind != "NOP" else 0)
             ok = r.status == 0 and r.bad == 0 and r.fnv == expected_fnv(c)
             e[path] = {"status": r.status, "bad": r.bad, "first_bad": r.first, "ticks": r.ticks,
                        "instructions": instr, "ok": ok,
-                       "instr_per_mac": (instr / c.macs) if c.macs else None}
+                       "instr_per_mac": (instr / c.macs) if c.macs else None,
+                       "cycles_est": cyc,
+                       "cycles_est_per_mac": (cyc / c.macs) if c.macs and cyc is not None else None}
     return out
 
 
+def _per_mac(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
 def format_table(res: dict[str, Any]) -> str:
-    lines = ["| case | MACs/call | DSP instr | DSP instr/MAC | ref instr | ref instr/MAC | bit-exact (dsp/ref) |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    """Per case (GRU: per timestep): instructions and cycles_est (the plugin's estimate, docs/cycles.md)
+    per MAC on both paths, and bit-exactness."""
+    lines = ["| case | MACs/call | DSP instr | DSP instr/MAC | DSP cycles_est/MAC | ref instr/MAC | "
+             "ref cycles_est/MAC | bit-exact (dsp/ref) |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
     for name, e in res["cases"].items():
         if not e["macs"]:
             continue
         d, r = e.get("dsp", {}), e.get("ref", {})
         macs = e["macs"] // max(1, e["steps"])
         di = d.get("instructions", 0) // max(1, e["steps"])
-        ri = r.get("instructions", 0) // max(1, e["steps"])
-        lines.append(f"| {name} | {macs} | {di} | {d.get('instr_per_mac', 0):.3f} | {ri} | "
-                     f"{r.get('instr_per_mac', 0):.3f} | {d.get('ok')}/{r.get('ok')} |")
+        lines.append(f"| {name} | {macs} | {di} | {_per_mac(d.get('instr_per_mac'))} | "
+                     f"{_per_mac(d.get('cycles_est_per_mac'))} | {_per_mac(r.get('instr_per_mac'))} | "
+                     f"{_per_mac(r.get('cycles_est_per_mac'))} | {d.get('ok')}/{r.get('ok')} |")
     return "\n".join(lines)
 
 
@@ -384,16 +433,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small shapes only (no 400x400 / GRU 400)")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-compare", action="store_true",
+                    help="only our kernels' table (no side-by-side with CMSIS-NN / CMSIS-DSP, no FFT stages)")
     args = ap.parse_args(argv)
     cases = quick_cases(args.seed) if args.quick else full_cases(args.seed)
     res = run_benchmark(cases)
+    y = None
+    if not args.no_compare:
+        from bench.harness import yardstick
+
+        y = yardstick.run(res, quick=args.quick, seed=args.seed)
     if args.json:
-        print(json.dumps(res, indent=2))
+        print(json.dumps({**res, "yardstick": y} if y is not None else res, indent=2))
     else:
         print(format_table(res))
         for p, v in res["paths"].items():
-            print(f"{p}: measurement overhead {v['overhead_instructions']} instructions (subtracted)")
+            print(f"{p}: measurement overhead {v['overhead_instructions']} instructions, "
+                  f"{v['overhead_cycles_est']} cycles_est (subtracted)")
+        if y is not None:
+            print()
+            print(yardstick.markdown(y))
     ok = all(e.get(p, {}).get("ok", False) for e in res["cases"].values() for p in ("dsp", "ref"))
+    if y is not None:
+        ok = ok and all(r.get("ours_ok", True) and r.get("cmsis_ok", True) for r in y["rows"])
+        ok = ok and all(e["status"] == 0 and e["bad"] == 0 for e in y["fft"].values())
     return 0 if ok else 1
 
 

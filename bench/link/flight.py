@@ -69,7 +69,7 @@ class Flight:
         self.s.transmit(seq, req)
         req.timed = timed
         self.s.counters.resends += 1
-        self.s.counters.fast_resends += fast
+        self.s.counters.fast_resends += int(fast)
 
     def go_back(self, start: int, now: float, timed_out: bool) -> None:
         """Resend every unanswered request from `start` on; LinkError on a dead link."""

@@ -1,13 +1,13 @@
 """When the session resends and when it gives up (docs/protocol.md, "Links under faults").
 
-Resend timer: adaptive, from the round-trip times of replies to requests sent once (Jacobson's
-estimator with Karn's rule), between `min_timeout` and `timeout`, one per message type (an ACK
-comes back in milliseconds, a RESULT after the frames queued before it). At least twice the
-smoothed round trip, which already covers the window's frames queued ahead, so a round of
-resends is through the link before the next one starts, and at most four times it (plus the
-variance term); it doubles on expiry, once, until a fresh sample. A longer backoff spaces the
-rounds so far apart that a noisy link (1e-3 byte errors: 4 in 10 PROCESS frames damaged) spends
-most of its time waiting.
+Resend timer: adaptive, from the round trips of replies that surely answer the latest
+transmission of their request (Jacobson's estimator, Karn's rule), between `min_timeout` and
+`timeout`, one per message type (an ACK comes back in milliseconds, a RESULT after the frames
+queued before it). At least twice the smoothed round trip, which already covers the window's
+frames queued ahead, so a round of resends is through the link before the next one starts, and
+at most four times it (plus the variance term); it doubles on expiry, once, until a fresh
+sample. A longer backoff spaces the rounds so far apart that a noisy link (1e-3 byte errors:
+4 in 10 PROCESS frames damaged) spends most of its time waiting.
 
 Giving up: only on a dead link. Progress is a reply to an outstanding request; a request may
 be resent any number of times while replies keep coming. The link is dead when, since the
@@ -16,7 +16,7 @@ last progress, at least `retries` resend rounds went by *and* `dead_after` secon
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MIN_TIMEOUT = 0.05
 MIN_DEAD_AFTER = 30.0
@@ -37,7 +37,7 @@ class ResendTimer:
     backoff: int = 0
 
     def sample(self, rtt: float) -> None:
-        """The round trip of a request sent once (Karn: never of a resent one)."""
+        """A round trip whose reply surely answers the latest transmission (Karn's rule)."""
         if self.srtt is None:
             self.srtt, self.rttvar = rtt, rtt / 2
         else:
@@ -66,7 +66,7 @@ class Watchdog:
     dead_after: float
     progress_at: float
     rounds: int = 0  # resend rounds since the last progress
-    heard_at: float = field(default=0.0)  # last valid frame of any kind from the device
+    heard_at: float = 0.0  # last valid frame of any kind from the device
 
     def progress(self, now: float) -> None:
         self.progress_at = now

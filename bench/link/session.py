@@ -2,7 +2,8 @@
 
 Go-back-N with a window of requests in flight (docs/protocol.md, "Reliable, ordered
 requests"): the host numbers every request; the agent executes in order, NACKs a gap and
-resends cached replies for retransmissions. Knows nothing of models or runs.
+resends cached replies for retransmissions. How lost frames are recovered: flight.py; when
+to resend and when to give up: policy.py ("Links under faults"). Knows nothing of models or runs.
 """
 
 from __future__ import annotations

@@ -5,13 +5,16 @@ change and whether it is real. Pure functions of :class:`ImageMeasures`.
   both sides measured (same utterance, same frame index): any difference is reported
   ("changed"), and the relative change of the statistic against ``threshold`` decides
   "regression" / "improvement".
-* Noisy quantities (unit "cycles" on boards, measured energy, quality scores over a set)
+* Noisy quantities (unit "cycles" on boards, an instrument's energy per frame and stage and its mean
+  and peak current, quality scores over a set)
   compare medians with a two-sided Mann-Whitney U test; a change is real when
   p < ``alpha`` and the relative median shift is at least ``min_effect``; with fewer than
   ``min_samples`` on either side the verdict is "inconclusive". A bootstrap 95 % interval
   of the relative median shift is reported beside it.
 
-Counters: lower is better. Quality (PESQ, STOI, ESTOI, SI-SDR): higher is better.
+Counters: lower is better. Quality (PESQ, STOI, ESTOI, SI-SDR): higher is better. Energy figures
+carry their kind in their unit ("J (measured)", "J (simulated)"); two sides of different kinds are
+not compared (a note says so). Frames whose window the meter excluded are NaN and left out.
 """
 
 from __future__ import annotations
@@ -205,23 +208,39 @@ def _stat(v: np.ndarray, s: str) -> float:
     return float(np.percentile(v, {"p50": 50, "p99": 99}[s]))
 
 
+def energy_unit(col: str, kind: str) -> str:
+    """The unit of an instrument figure with its kind, e.g. "J (simulated)": every energy figure
+    carries its kind wherever it is shown (docs/measurement.md)."""
+    base = "A" if col in ("energy_mean_a", "energy_peak_a") else "J"
+    return f"{base} ({kind or 'unlabelled'})"
+
+
 def compare_image(a: ImageMeasures, b: ImageMeasures, opts: CompareOptions) -> tuple[list[MetricChange], list[str]]:
     if a.unit != b.unit:
         raise ResultsError(f"image {a.image}: {a.source} counts {a.unit}, {b.source} counts {b.unit}; "
                            "instructions (QEMU) and cycles (boards) cannot be compared")
     ia, ib, notes = align(a, b)
     changes: list[MetricChange] = []
+    energy = set(a.energy_columns)
+    if energy and b.energy_columns and a.energy_kind != b.energy_kind:
+        notes.append(f"{a.image}: energy is {a.energy_kind or 'unlabelled'} in {a.source} but "
+                     f"{b.energy_kind or 'unlabelled'} in {b.source}; figures of different kinds are not compared")
+        energy_ok = False
+    else:
+        energy_ok = True
     for col in [c for c in a.counter_columns if c in b.frames]:
+        if col in energy and not energy_ok:
+            continue
         va = np.asarray(a.frames[col], dtype=np.float64)[ia]
         vb = np.asarray(b.frames[col], dtype=np.float64)[ib]
         stats = ("mean", "p50", "p99") if col == "total" else ("mean", "p99")
-        if a.deterministic and col != "energy":
+        if a.deterministic and col not in energy:
             diff = int(np.count_nonzero(va != vb))
             for s in stats:
                 changes.append(exact_change(a.image, f"{col}_{s}", a.unit, _stat(va, s), _stat(vb, s),
                                             opts.threshold, diff, int(va.size)))
-        else:
-            unit = "joules" if col == "energy" else a.unit
+        else:  # boards' cycles and every instrument figure: noisy, medians and a Mann-Whitney U test
+            unit = energy_unit(col, a.energy_kind) if col in energy else a.unit
             changes.append(noisy_change(a.image, f"{col}_median", unit, va, vb, "lower", opts))
     for m in QUALITY_ORDER:
         qa, qb = a.quality.get(m, {}), b.quality.get(m, {})

@@ -19,6 +19,15 @@ from bench.errors import ResultsError
 from bench.results.store import Run
 
 QUALITY_METRICS = ("pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr")
+ENERGY_NUMERIC = ("energy", "energy_mean_a", "energy_peak_a", "energy_window_s")
+
+
+def energy_kind_of(table: pa.Table) -> str:
+    """The kind of the energy an instrument meter recorded in a frames table ("" without one)."""
+    if "energy_kind" not in table.column_names:
+        return ""
+    kinds = sorted({k for k in table.column("energy_kind").to_pylist() if k})
+    return kinds[0] if len(kinds) == 1 else "+".join(kinds)
 COUNTER_UNITS = ("instructions", "cycles")
 
 
@@ -35,6 +44,7 @@ class ImageMeasures:
     target_uid: str | None = None
     source: str = ""  # run id or baseline path
     git_revision: str = ""
+    energy_kind: str = ""  # "measured" / "simulated" where the frames carry an instrument's energy (docs/energy.md)
 
     def __post_init__(self) -> None:
         if self.unit not in COUNTER_UNITS:
@@ -58,17 +68,27 @@ class ImageMeasures:
         stages = [f"stage_{s}" for s in self.stage_order if f"stage_{s}" in self.frames]
         stages += sorted(k for k in self.frames if k.startswith("stage_") and k not in stages)
         est = sorted(k for k in self.frames if k.startswith("cycles_est"))  # deterministic estimates: exact
-        return ["total", *stages, *est] + (["energy"] if "energy" in self.frames else [])
+        return ["total", *stages, *est, *self.energy_columns]
+
+    @property
+    def energy_columns(self) -> list[str]:
+        """An instrument meter's per-frame figures (noisy: compared by medians): energy per frame,
+        per stage, mean and peak current."""
+        if "energy" not in self.frames:
+            return []
+        stages = sorted(k for k in self.frames if k.startswith("energy_stage_"))
+        return ["energy", *stages, *(k for k in ("energy_mean_a", "energy_peak_a") if k in self.frames)]
 
 
 def frames_to_arrays(table: pa.Table) -> dict[str, np.ndarray]:
     """The counter columns of a frames table as numpy arrays (masks, probes and audio are not needed)."""
     keep = [c for c in table.column_names
-            if c in ("utt", "frame", "total", "energy") or c.startswith(("stage_", "cycles_est"))]
+            if c in ("utt", "frame", "total", *ENERGY_NUMERIC) or c.startswith(("stage_", "cycles_est", "energy_stage_"))]
     out: dict[str, np.ndarray] = {}
     for c in keep:
         col = table.column(c)
-        out[c] = np.asarray(col.to_pylist(), dtype=object) if c == "utt" else col.to_numpy()
+        out[c] = (np.asarray(col.to_pylist(), dtype=object) if c == "utt" else
+                  np.asarray(col.to_numpy(zero_copy_only=False), np.float64) if c.startswith("energy") else col.to_numpy())
     if "total" not in out or "utt" not in out:
         raise ResultsError("a frames table without 'utt' and 'total' columns cannot be compared")
     return out
@@ -102,9 +122,10 @@ def run_measures(run: Run, images: list[str] | None = None) -> dict[str, ImageMe
                                    "pick another run or finish it with `bench run --resume`")
             continue
         summary: dict[str, Any] = run.read_summary(name) or {}
+        table = run.frames(name)
         out[name] = ImageMeasures(
             image=name, sha256=im.get("sha256", ""), unit=summary.get("unit", unit_default),
-            frames=frames_to_arrays(run.frames(name)),
+            frames=frames_to_arrays(table), energy_kind=energy_kind_of(table),
             stage_order=tuple(summary.get("stage_order", ())),
             quality=read_quality(run.read_metrics(name)),
             model_family=im.get("model_family", ""), target=meta.get("target", {}).get("name", ""),

@@ -194,8 +194,21 @@ def change_rows(cmp: Comparison) -> list[list[str]]:
         extra = (f"{c.changed_frames}/{c.n_b} frames differ" if c.kind == "exact" and c.changed_frames is not None
                  else f"p={c.p_value:.2g}, 95% CI [{_fmt(c.ci_low, True)}, {_fmt(c.ci_high, True)}]"
                  if c.p_value is not None and c.ci_low is not None else f"n={c.n_a}/{c.n_b}")
-        rows.append([c.image, c.metric, c.kind, _fmt(c.a), _fmt(c.b), _fmt(c.rel, True), c.status, extra])
+        metric = f"{c.metric} [{c.unit}]" if c.metric.startswith("energy") else c.metric  # its kind, always
+        rows.append([c.image, metric, c.kind, _fmt(c.a), _fmt(c.b), _fmt(c.rel, True), c.status, extra])
     return rows
+
+
+def energy_cell(s: dict[str, Any]) -> str:
+    """Energy per frame with its kind ("measured", "simulated", "model"), wherever it is shown."""
+    e = s.get("energy") or {}
+    v = e.get("joules_per_frame_mean")
+    if v is None or not np.isfinite(v):
+        return f"- ({e['kind']})" if e.get("kind") else "-"
+    cell = f"{v * 1e6:.4g} uJ ({e.get('kind', '?')})"
+    if e.get("frames_excluded"):
+        cell += f", {e['frames_excluded']} excluded"
+    return cell
 
 
 CHANGE_HEAD = ["image", "metric", "kind", "before", "after", "change", "verdict", "detail"]
@@ -210,11 +223,36 @@ def summary_rows(inp: ReportInput) -> list[list[str]]:
         q = inp.measures[n].quality.get("pesq_wb") if n in inp.measures else None
         rows.append([n, s["unit"], str(s["frames"]), _fmt(s["total"]["mean"]), _fmt(s["total"]["p50"]),
                      _fmt(s["total"]["p99"]), f"{s['realtime']['rtf_mean']:.3f} ({s['realtime']['kind']})",
-                     f"{np.mean(list(q.values())):.3f}" if q else "-"])
+                     energy_cell(s), f"{np.mean(list(q.values())):.3f}" if q else "-"])
     return rows
 
 
-SUMMARY_HEAD = ["image", "unit", "frames", "mean", "p50", "p99", "RTF mean", "PESQ-WB (target)"]
+SUMMARY_HEAD = ["image", "unit", "frames", "mean", "p50", "p99", "RTF mean", "energy/frame (kind)", "PESQ-WB (target)"]
+
+
+def fig_energy(inp: ReportInput) -> str | None:
+    """Per-frame energy of the images whose frames carry an instrument's figures, labelled with its kind;
+    excluded frames are gaps in the trace."""
+    names = [n for n in sorted(inp.measures) if "energy" in inp.measures[n].frames]
+    if not names:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, 2.1 * len(names)), squeeze=False)
+    for ax, n in zip(axes[:, 0], names, strict=True):
+        m = inp.measures[n]
+        for label, ms, style in (("this run", inp.measures, dict(color="C2", lw=1.0)),
+                                 ("before", inp.against or {}, dict(color="C3", lw=0.8, ls="--"))):
+            mm = ms.get(n)
+            if mm is None or "energy" not in mm.frames:
+                continue
+            ax.plot(np.asarray(mm.frames["energy"], np.float64) * 1e6, label=f"{label} ({mm.energy_kind})", **style)
+        ax.set_title(f"{n}: energy per frame, {m.energy_kind} (gaps: excluded windows)", fontsize=9)
+        ax.set_ylabel(f"uJ ({m.energy_kind})", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[-1, 0].set_xlabel("frame")
+    fig.tight_layout()
+    return _png(fig)
 
 
 def _html_table(head: list[str], rows: list[list[str]]) -> str:
@@ -246,6 +284,9 @@ def render_html(inp: ReportInput) -> str:
     meta = inp.run.read_meta()
     prov = meta.get("provenance", {})
     figs: list[tuple[str, str]] = [("Counters per image", fig_per_image(inp)), ("Per-frame traces", fig_traces(inp))]
+    en = fig_energy(inp)
+    if en:
+        figs.append(("Energy per frame", en))
     q = fig_quality(inp)
     if q:
         figs.append(("Quality against compute", q))
@@ -269,7 +310,9 @@ def render_html(inp: ReportInput) -> str:
         f"<p class='verdict'>{html.escape(verdict_line(inp.comparison))}</p>",
         "<h2>Summary</h2>", _html_table(SUMMARY_HEAD, summary_rows(inp)),
         "<p>QEMU figures are instructions (exact, -icount), never cycles; real-time factors on QEMU derive cycles "
-        "through the target's stated CPI model and are estimates.</p>",
+        "through the target's stated CPI model and are estimates. Energy figures carry their kind: measured (a "
+        "power analyser on the board), simulated (a simulated instrument under the maker's real package) or model "
+        "(datasheet energy per cycle).</p>",
     ]
     if inp.comparison:
         rows = change_rows(inp.comparison)

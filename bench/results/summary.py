@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from bench.targets.meters import make_meter
+from bench.targets.meters.model import ModelMeter
 from bench.targets.spec import TargetSpec
 
 CYCLES_EST_LABEL = ("cycles_est: estimated Cortex-M4 cycles (cm4cycles QEMU plugin, TRM timing per executed "
@@ -26,6 +26,58 @@ def counter_stats(values: np.ndarray) -> dict[str, float]:
         "max": float(v.max()),
         "min": float(v.min()),
     }
+
+
+def _finite(v: Any) -> np.ndarray:
+    a = np.asarray(v.to_numpy(zero_copy_only=False), np.float64)
+    return a[np.isfinite(a)]
+
+
+def recorded_energy(frames: pa.Table, stage_names: list[str]) -> dict[str, Any]:
+    """The image summary's energy block from the frames an instrument meter measured (the runner
+    stored them: bench.runner.stream.with_energy). Frames whose window was excluded count in
+    ``frames_excluded`` with their reasons; every figure is over the measured frames only. A
+    frame without a recorded figure (a part of the run measured before the target had a meter)
+    counts as not measured."""
+    joules = _finite(frames.column("energy"))
+    kinds = sorted({k for k in frames.column("energy_kind").to_pylist() if k})
+    sources = sorted({k for k in frames.column("energy_source").to_pylist() if k}) \
+        if "energy_source" in frames.column_names else []
+    kind = kinds[0] if len(kinds) == 1 else "mixed: " + ", ".join(kinds)
+    win = _finite(frames.column("energy_window_s"))
+    mean_a = np.asarray(frames.column("energy_mean_a").to_numpy(zero_copy_only=False), np.float64)
+    w_all = np.asarray(frames.column("energy_window_s").to_numpy(zero_copy_only=False), np.float64)
+    ok = np.isfinite(mean_a) & np.isfinite(w_all)
+    peak = _finite(frames.column("energy_peak_a"))
+    reasons: dict[str, int] = {}
+    if "energy_excluded" in frames.column_names:
+        for r in frames.column("energy_excluded").to_pylist():
+            if r:
+                key = r.split(":", 1)[0]
+                reasons[key] = reasons.get(key, 0) + 1
+    out: dict[str, Any] = {
+        "joules_per_frame_mean": float(joules.mean()) if joules.size else float("nan"),
+        "kind": kind,
+        "model": "; ".join(sources),
+    }
+    if ok.any():
+        out["mean_current_a"] = float(np.sum(mean_a[ok] * w_all[ok]) / np.sum(w_all[ok]))
+    if peak.size:
+        out["peak_current_a"] = float(peak.max())
+    if win.size:
+        out["window_s"] = float(win.sum())
+    out.update({
+        "joules_per_frame": counter_stats(joules),
+        "frames_measured": int(joules.size),
+        "frames_excluded": int(frames.num_rows - joules.size),
+        "excluded_reasons": reasons,
+    })
+    stages = {s: float(_finite(frames.column(f"energy_stage_{s}")).mean())
+              for s in stage_names if f"energy_stage_{s}" in frames.column_names
+              and _finite(frames.column(f"energy_stage_{s}")).size}
+    if stages:
+        out["stages"] = stages
+    return out
 
 
 def summarize_frames(frames: pa.Table, stage_names: list[str], target: TargetSpec, hop_len: int,
@@ -57,7 +109,8 @@ def summarize_frames(frames: pa.Table, stage_names: list[str], target: TargetSpe
     if est is not None and unit == "instructions":
         rt.update(rtf_mean=est["total"]["mean"] / budget, rtf_p99=est["total"]["p99"] / budget,
                   model=f"cycles = {CYCLES_EST_LABEL}")
-    energy = make_meter(target).frame_energy(frames).summary()
+    energy = (recorded_energy(frames, stage_names) if "energy" in frames.column_names
+              else ModelMeter(target).frame_energy(frames).summary())
     utts = frames.column("utt").to_pylist()
     return {
         "frames": int(frames.num_rows),

@@ -10,28 +10,27 @@ written at once (frames Parquet + WAV), so a crash loses nothing already measure
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
-import shutil
-import signal
-import tempfile
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from bench.errors import BenchError, DeviceError, ImageError, LinkError, TargetError
+from bench.errors import BenchError, DeviceError, LinkError, TargetError
 from bench.families import family_for
-from bench.images import ImageEntry, find_image, images_for_target, sha256_file, verify_image
+from bench.images import ImageEntry, find_image, images_for_target, verify_image
 from bench.link import messages as m
+from bench.link.faults import parse_faults
+from bench.link.faulty import FaultyTransport
 from bench.link.session import Session
-from bench.results.store import Run, now_iso, results_root
+from bench.results.store import Run, now_iso
 from bench.results.summary import summarize_frames
+from bench.runner.guards import RunInterrupted, sigterm_as_interrupt, verified_copy
+from bench.runner.options import RunOptions, make_run_id, options_for_resume
 from bench.runner.provenance import provenance
 from bench.runner.score import score_image, write_context
 from bench.runner.stream import (
@@ -41,9 +40,11 @@ from bench.runner.stream import (
     frames_table,
     hops_for,
     stream_utterance,
+    with_energy,
 )
 from bench.targets import load_target
 from bench.targets.drivers import make_driver
+from bench.targets.meters import Meter, measure_utterance, utterance_meter
 
 
 class Utterance(Protocol):
@@ -51,31 +52,6 @@ class Utterance(Protocol):
     noisy: np.ndarray
     clean: np.ndarray | None
     sample_rate: int
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    target: str = "qemu-mps2-an386"
-    images: tuple[str, ...] = ()
-    set_path: str | None = None
-    limit: int | None = None
-    window: int = 4
-    timeout: float = 5.0
-    configure: tuple[tuple[str, int], ...] = ()
-    run_id: str | None = None
-    metrics: bool = True
-    manifest_dir: str | None = None  # another folder holding manifest.json (default firmware_images/)
-    jobs: int = 0  # images run in parallel, one emulator each; 0: one per CPU core on emulators, 1 on boards
-
-    def __post_init__(self) -> None:
-        if self.window < 1:
-            raise BenchError("--window must be at least 1")
-        if self.limit is not None and self.limit < 1:
-            raise BenchError("--limit must be at least 1")
-        if self.timeout <= 0:
-            raise BenchError("--timeout must be positive")
-        if self.jobs < 0:
-            raise BenchError("--jobs must be 0 (automatic) or more")
 
 
 class Progress(Protocol):
@@ -93,87 +69,6 @@ class NullProgress:
 
     def image_finished(self, image: str, summary: dict[str, Any] | None, error: str | None) -> None:
         pass
-
-
-@dataclass
-class ImageOutcome:
-    name: str
-    status: str = "pending"  # pending | running | done | failed
-    error: str | None = None
-    utterance_errors: dict[str, str] = field(default_factory=dict)
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """A run stopped by Ctrl-C or SIGTERM; run.json says "interrupted" and how to resume."""
-
-    def __init__(self, run_id: str):
-        super().__init__(run_id)
-        self.run_id = run_id
-
-    def __str__(self) -> str:
-        return f"run {self.run_id} interrupted; what was measured is kept: bench run --resume {self.run_id}"
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends a run like Ctrl-C (the drivers stop their emulators in their finally blocks)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-@contextlib.contextmanager
-def _verified_copy(entry: ImageEntry) -> Iterator[Path]:
-    """A private copy of the image whose sha256 is checked against the manifest at launch time, so
-    that an ELF replaced after the run's checks can never be what runs."""
-    with tempfile.TemporaryDirectory(prefix="bench-image-") as d:
-        copy = Path(d) / entry.path.name
-        shutil.copyfile(entry.path, copy)
-        digest = sha256_file(copy)
-        if digest != entry.sha256:
-            raise ImageError(f"{entry.path} changed after the run's checks (sha256 {digest[:12]}.. != manifest "
-                             f"{entry.sha256[:12]}..); it was not started. Rebuild with `bench images build`")
-        yield copy
-
-
-def options_for_resume(recorded: dict[str, Any], given: RunOptions, run_id: str) -> RunOptions:
-    """The recorded options of a run, refusing any option given now that contradicts them (an
-    option left at its default takes the recorded value)."""
-    default = RunOptions()
-    fields = {f.name for f in dataclasses.fields(RunOptions)}
-    rec = {k: v for k, v in recorded.items() if k in fields}
-    for k in ("images", "configure"):
-        if k in rec:
-            rec[k] = tuple(tuple(x) if isinstance(x, list) else x for x in rec[k])
-    conflicts = []
-    for k in sorted(fields - {"run_id", "jobs"}):  # how many emulators run at once changes no figure
-        now, then = getattr(given, k), rec.get(k, getattr(default, k))
-        if now != getattr(default, k) and now != then:
-            conflicts.append(f"--{k.replace('_', '-')}: the run has {then!r}, this command gives {now!r}")
-    if conflicts:
-        raise BenchError(f"cannot resume {run_id} with other options ({'; '.join(conflicts)}); a resumed run "
-                         "keeps its own options: drop them, or start a new run")
-    rec["run_id"] = run_id
-    return RunOptions(**rec)
-
-
-def make_run_id(target: str) -> str:
-    """<UTC time>-<target>, with -2, -3, ... when runs start within the same second."""
-    base = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{target}"
-    rid, k = base, 1
-    while (results_root() / rid).exists():
-        k += 1
-        rid = f"{base}-{k}"
-    return rid
 
 
 class Runner:
@@ -269,7 +164,7 @@ class Runner:
         failed, or interrupted (Ctrl-C, SIGTERM) with the reason; never "running"."""
         failed = False
         try:
-            with _sigterm_as_interrupt():
+            with sigterm_as_interrupt():
                 failed = not all(self._run_images(run, images))
                 if self.options.metrics:
                     if self._utterances:
@@ -342,16 +237,21 @@ class Runner:
         with self._lock:
             self._active.add(driver)
         session: Session | None = None
+        faulty: FaultyTransport | None = None
         utt_errors: dict[str, str] = dict(run.read_meta()["images"][entry.name].get("utterance_errors", {}))
         summary = None
         error = None
         self._set_image_meta(run, entry.name, status="running")
         stack = contextlib.ExitStack()
         try:
-            driver.start(stack.enter_context(_verified_copy(entry)))
+            driver.start(stack.enter_context(verified_copy(entry)))
             # the physical board (probe unique id / serial), when the driver knows it; None on QEMU
             self._set_image_meta(run, entry.name, target_uid=getattr(driver, "probe_uid", None))
-            session = Session(driver.open_link(), window=opts.window, timeout=opts.timeout)
+            link = driver.open_link()
+            if opts.link_faults:  # injected faults (a user's test of the link): recorded with the run
+                link = faulty = FaultyTransport(link, parse_faults(opts.link_faults))
+            session = Session(link, window=opts.window, timeout=opts.timeout, retries=opts.link_retries,
+                              dead_after=opts.link_timeout)
             hello = session.hello()
             check_hello(hello, entry)
             check_counter(hello, self.target)
@@ -359,6 +259,9 @@ class Runner:
                 raise LinkError(f"--window {opts.window} exceeds the image's reply cache ({hello.reply_cache})")
             run.write_hello(entry.name, {**asdict(hello), "delay": hello.frame_len - hello.hop_len})
             estimate = CycleEstimate.for_driver(driver)
+            meter = utterance_meter(self.target)  # None: the datasheet model, derived from the counts
+            if meter is not None:
+                stack.callback(getattr(meter, "close", lambda: None))
             utts = self.utterances(hello.sample_rate)
             todo = [u for u in utts if u.id not in done]
             n_frames = sum(len(hops_for(u.noisy, hello.hop_len, hello.frame_len)) for u in todo)
@@ -367,7 +270,7 @@ class Runner:
                 if self._abort.is_set():
                     raise BenchError("stopped: another image of the run was interrupted")
                 try:
-                    self._run_utterance(run, entry, session, hello, u, estimate)
+                    self._run_utterance(run, entry, session, hello, u, estimate, meter)
                 except DeviceError as e:  # the device refused this utterance; the link is fine
                     utt_errors[u.id] = str(e)
                     self._set_image_meta(run, entry.name, utterance_errors=utt_errors)
@@ -376,6 +279,9 @@ class Runner:
                 before = run.read_meta()["images"][entry.name].get("link_counters") or {}
                 counters = {k: int(before.get(k, 0)) + v for k, v in asdict(session.counters).items()}
                 self._set_image_meta(run, entry.name, device_stats=asdict(stats), link_counters=counters)
+                if faulty is not None:
+                    self._set_image_meta(run, entry.name, link_faults={
+                        "query": faulty.faults.query(), "tx": asdict(faulty.tx.counts), "rx": asdict(faulty.rx.counts)})
             if opts.metrics:
                 score_image(run, entry, utts, opts.configure)
             frames = run.frames(entry.name)
@@ -398,8 +304,13 @@ class Runner:
         return status == "done"
 
     def _run_utterance(self, run: Run, entry: ImageEntry, session: Session, hello: m.Hello, u: Utterance,
-                       estimate: CycleEstimate | None) -> None:
+                       estimate: CycleEstimate | None, meter: Meter | None = None) -> None:
+        if meter is not None:
+            meter.start()  # capture on, marker armed (an instrument meter; docs/energy.md)
         aligned, results = stream_utterance(session, hello, np.asarray(u.noisy), self.options.configure,
                                             lambda n: self.progress.advance(n, entry.name))
+        frames = frames_table(u.id, results, hello, self.target, estimate)
+        if meter is not None:
+            frames = with_energy(frames, measure_utterance(meter, frames))
         run.write_audio(entry.name, u.id, aligned, hello.sample_rate)
-        run.write_frames(entry.name, u.id, frames_table(u.id, results, hello, self.target, estimate))
+        run.write_frames(entry.name, u.id, frames)

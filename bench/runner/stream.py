@@ -13,6 +13,7 @@ from bench.images import ImageEntry
 from bench.link import messages as m
 from bench.link.session import Session
 from bench.targets import TargetSpec
+from bench.targets.meters import FrameEnergy
 
 
 def check_hello(hello: m.Hello, entry: ImageEntry) -> None:
@@ -90,10 +91,41 @@ def hops_for(noisy: np.ndarray, hop: int, frame_len: int) -> np.ndarray:
     return x.reshape(n_hops, hop)
 
 
+ENERGY_COLUMNS = ("energy", "energy_mean_a", "energy_peak_a", "energy_window_s", "energy_kind", "energy_source",
+                  "energy_excluded")
+
+
+def with_energy(table: pa.Table, energy: FrameEnergy | None) -> pa.Table:
+    """The frames table with an instrument meter's per-frame figures (docs/energy.md): ``energy``
+    (J; NaN where the frame's window was excluded), ``energy_mean_a`` / ``energy_peak_a`` (A),
+    ``energy_window_s`` (the matched window, s), ``energy_stage_<stage>`` (J, with a stage marker),
+    ``energy_kind`` ("measured" / "simulated"), ``energy_source`` and ``energy_excluded`` (why, or null)."""
+    if energy is None:
+        return table
+    n = table.num_rows
+    if len(energy.joules) != n:
+        raise TargetError(f"the meter returned {len(energy.joules)} energies for {n} frames")
+
+    def col(v: np.ndarray | None) -> pa.Array:
+        return pa.array(np.full(n, np.nan) if v is None else np.asarray(v, np.float64), pa.float64())
+
+    cols = {"energy": col(energy.joules), "energy_mean_a": col(energy.frame_mean_a),
+            "energy_peak_a": col(energy.frame_peak_a), "energy_window_s": col(energy.frame_window_s)}
+    for s, v in energy.stage_joules.items():
+        cols[f"energy_stage_{s}"] = col(v)
+    cols["energy_kind"] = pa.array([energy.kind] * n, pa.string())
+    cols["energy_source"] = pa.array([energy.source] * n, pa.string())
+    cols["energy_excluded"] = pa.array([energy.excluded.get(i) for i in range(n)], pa.string())
+    for name, arr in cols.items():
+        table = table.append_column(name, arr)
+    return table
+
+
 def frames_table(utt: str, results: Sequence[m.Result], hello: m.Hello, target: TargetSpec,
-                 estimator: Any = None) -> pa.Table:
+                 estimator: Any = None, energy: FrameEnergy | None = None) -> pa.Table:
     """One row per frame: counters in the target's unit per stage, and where the driver estimates
-    cycles (``estimator``: a :class:`CycleEstimate`), ``cycles_est`` and ``cycles_est_<stage>``."""
+    cycles (``estimator``: a :class:`CycleEstimate`), ``cycles_est`` and ``cycles_est_<stage>``;
+    with an instrument meter's ``energy`` (a FrameEnergy of these frames), its columns (:func:`with_energy`)."""
     conv = target.counter.ticks_to_unit
     n = len(results)
     cols: dict[str, Any] = {
@@ -122,7 +154,7 @@ def frames_table(utt: str, results: Sequence[m.Result], hello: m.Hello, target: 
     probes = sorted({p for r in results for p in r.side.probes})
     for p in probes:
         cols[f"probe_{p}"] = pa.array([r.side.probes.get(p) for r in results], pa.int32())
-    return pa.table(cols)
+    return with_energy(pa.table(cols), energy)
 
 
 def stream_utterance(session: Session, hello: m.Hello, noisy: np.ndarray, configure: Sequence[tuple[str, int]],

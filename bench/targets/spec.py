@@ -12,7 +12,7 @@ from bench.errors import ConfigError
 from bench.paths import targets_dir
 
 COUNTER_KINDS = ("instructions", "cycles")
-METER_KEYS = ("kind", "device", "sample_rate", "supply_v", "marker", "options")
+METER_KEYS = ("kind", "device", "sample_rate", "supply_v", "marker", "stage_marker", "options")
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,9 @@ class MeterSpec:
     device: str = ""                  # where the instrument is: serial port, socket://host:port, USB serial
     sample_rate: float | None = None  # Hz, the instrument's current sampling rate
     supply_v: float | None = None     # V, the supply the instrument sources or measures
-    marker: str = ""                  # the instrument input wired to the firmware's marker GPIO
+    marker: str = ""                  # the instrument input wired to the firmware's frame marker GPIO
     options: dict[str, Any] = field(default_factory=dict)  # instrument-specific, passed through
+    stage_marker: str = ""            # the input wired to the stage marker GPIO (per-stage energy); "" none
 
 
 def parse_meter(table: Any, where: str) -> MeterSpec:
@@ -95,7 +96,8 @@ def parse_meter(table: Any, where: str) -> MeterSpec:
     if not isinstance(options, dict):
         raise ConfigError(f"{where}: options must be a table of the meter's own settings, got {options!r}")
     return MeterSpec(kind=kind, device=text("device"), sample_rate=positive("sample_rate"),
-                     supply_v=positive("supply_v"), marker=text("marker"), options=dict(options))
+                     supply_v=positive("supply_v"), marker=text("marker"), options=dict(options),
+                     stage_marker=text("stage_marker"))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from bench.images import find_image
+from bench.link.faultbench import fault_sets, table
+from bench.link.faultbench import stream as bench_stream
 from bench.link.session import Session
 from bench.link.transport import SerialTransport
 from bench.targets.drivers.qemu import QemuDriver
@@ -64,3 +66,14 @@ def test_noisy_uart_gives_the_clean_runs_output_and_counts(an386, start_passthro
     assert stats.frames == ref_stats.frames == FRAMES  # executed once each
     assert faults.tx.counts.corrupted > 50 and faults.rx.counts.corrupted > 50
     assert stats.crc_errors > 0 and noisy.counters.resends > FRAMES // 2
+
+
+def test_benchmark_qemu(start_passthrough, request, capsys):
+    """The figures in docs/protocol.md ("Links under faults", QEMU): one QEMU, rows in turn."""
+    if not request.config.getoption("benchmark_enable"):
+        pytest.skip("benchmark: run with --benchmark-enable")
+    link = start_passthrough("bench").open_link()
+    rows = [bench_stream(link, f, 200, "qemu") for f in fault_sets("0,1e-4,1e-3,1e-2", 2)]
+    with capsys.disabled():
+        print("\n" + table(rows))
+    assert all(r.exact for r in rows if r.ber <= 1e-3) and all(r.exact or r.error for r in rows)

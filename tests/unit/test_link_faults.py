@@ -12,6 +12,8 @@ import pytest
 from native_agent import NativeAgentTransport, load_agent
 
 from bench.errors import HandshakeError, LinkError
+from bench.link.faultbench import fault_sets, table
+from bench.link.faultbench import stream as bench_stream
 from bench.link.faults import FaultSpec, FaultStream, LinkFaults, parse_faults
 from bench.link.faulty import FaultyTransport
 from bench.link.policy import ResendTimer, Watchdog, default_dead_after
@@ -293,3 +295,25 @@ def test_old_callers_keep_working(lib):
     assert s.stats().frames == 0
     with pytest.raises(ValueError):
         Session(NativeAgentTransport(lib), retries=-1)
+
+
+# ---- the measurement -----------------------------------------------------------------------------
+
+def test_faultbench_rows(lib):
+    rows = [bench_stream(NativeAgentTransport(lib), f, 30, "native", timeout=0.01, poll=0, dead_after=0.3)
+            for f in fault_sets("1e-3,1e-2", 1, "drop=1e-5")]
+    assert rows[0].exact and rows[0].frames_per_s > 0 and rows[0].resends > 0
+    assert not rows[1].exact and rows[1].error.startswith(("LinkError: link dead", "HandshakeError"))
+    text = table(rows)
+    assert "| native | 0.001 | 0 | 30 | yes |" in text and "| native | 0.01 | 0 | 30 | " in text
+
+
+def test_benchmark_native(lib, request, capsys):
+    """The figures in docs/protocol.md ("Links under faults", native)."""
+    if not request.config.getoption("benchmark_enable"):
+        pytest.skip("benchmark: run with --benchmark-enable")
+    rows = [bench_stream(NativeAgentTransport(lib), f, 300, "native", poll=0, dead_after=5.0)
+            for f in fault_sets("0,1e-4,1e-3,1e-2", 3)]
+    with capsys.disabled():
+        print("\n" + table(rows))
+    assert all(r.exact for r in rows if r.ber <= 1e-3) and all(r.exact or r.error for r in rows)

@@ -257,3 +257,28 @@ def test_driver_checks_the_elf_before_launch(tmp_path):
     assert d.proc is None and not (tmp_path / "w" / "qemu.stderr.log").exists()  # nothing was started
     with pytest.raises(ImageError, match="is an ELF for x86-64"):
         d.run_to_exit(Path(sys.executable).resolve(), timeout=5)
+
+
+# ---- the images TOML (bench images build) ------------------------------------------------------
+
+@pytest.mark.parametrize("text,match", [
+    ("", r"no \[\[image\]\] entries"),
+    ('[[image]]\nname = "x"\nboard = "mps2-an386"\nmodel_family = "none"\n', r"'x': missing key\(s\) \['sources'\]"),
+    ('[[image]]\nname = "x"\nboard = "mps2-an386"\nmodel_family = "none"\nsources = "a.c"\n',
+     r"'x': sources must be a list of strings"),
+    ('[[image]]\nname = "x"\nboard = "pdp11"\nmodel_family = "none"\nsources = []\n',
+     r"board 'pdp11' has no \[boards.pdp11\] table; known boards: .*mps2-an386"),
+    ('[[image]]\nname = "x"\nboard = "mps2-an386"\nmodel_family = "none"\nsources = []\nap = "raw"\n',
+     r"unknown key\(s\) \['ap'\]"),
+    ('[[image]]\nname = "x"\nboard = "mps2-an386"\nmodel_family = "none"\nsources = []\napp = "exe"\n',
+     r"app must be \"agent\" .* or \"raw\""),
+    ("[[image]\n", r"not valid TOML"),
+])
+def test_images_toml_is_checked(tmp_path, text, match):
+    from bench.imagebuild import load_spec
+
+    p = tmp_path / "images.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=match) as err:
+        load_spec(p)
+    assert str(p) in str(err.value)

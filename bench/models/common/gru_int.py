@@ -148,6 +148,9 @@ class GruQuant:
     s_wih: np.ndarray     # (3H,) float32 weight scales
     s_whh: np.ndarray     # (3H,) float32
     bits: GruBits = field(default_factory=GruBits)
+    # narrow biases (GruGenome.b_i / b_h < 32): bias of matrix m (ir iz in hr hz hn) = q << bias_shift[m],
+    # b_ih / b_hh hold the effective int32 values (what the accumulator starts from)
+    bias_shift: tuple[int, ...] = (0, 0, 0, 0, 0, 0)
 
     @property
     def input_offset(self) -> int:
@@ -210,6 +213,14 @@ def quantize_gru(weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarr
     s_state = 2.0 ** -Q_ACT
     b_i = q8.quantize_bias(bias_ih, (s_x * s_i.astype(np.float64)))
     b_h = q8.quantize_bias(bias_hh, (s_state * s_h.astype(np.float64)))
+    shifts = [0] * 6
+    bi_bits, bh_bits = int(getattr(bits, "b_i", 32)), int(getattr(bits, "b_h", 32))
+    for g in range(3):
+        rows = _gate_rows(hidden, g)
+        if bi_bits < 32:
+            b_i[rows], shifts[g] = quantize_bias_narrow(bias_ih, s_x * s_i.astype(np.float64), bi_bits, rows)
+        if bh_bits < 32:
+            b_h[rows], shifts[3 + g] = quantize_bias_narrow(bias_hh, s_state * s_h.astype(np.float64), bh_bits, rows)
     m_i, sh_i = q8.fc_multipliers(s_x, s_i, 2.0 ** -Q_PRE)
     m_h, sh_h = q8.fc_multipliers(s_state, s_h, 2.0 ** -Q_PRE)
     worst = np.abs(qh.astype(np.int64)).sum(axis=1) * 32768 + np.abs(b_h.astype(np.int64))
@@ -217,7 +228,7 @@ def quantize_gru(weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarr
         raise ConfigError("quantize_gru: a recurrent accumulator could overflow int32; "
                           "reduce the hidden size (<= 516 is always safe) or the bias")
     return GruQuant(i_size, hidden, s_x, int(x_zero_point), qi, qh, b_i, b_h,
-                    m_i, sh_i, m_h, sh_h, s_i, s_h, bits)
+                    m_i, sh_i, m_h, sh_h, s_i, s_h, bits, tuple(shifts))
 
 
 def _sat16(v: np.ndarray) -> np.ndarray:
@@ -263,3 +274,240 @@ def gru_sequence_int(q: GruQuant, xs: np.ndarray, h0: np.ndarray | None = None) 
         h = gru_cell_int(q, x, h)
         out.append(h)
     return np.array(out, dtype=np.int16).reshape(len(out), q.hidden_size)
+
+
+# --------------------------------------------------------------------------------------------
+# Mixed precision (issue #15): the genome with bias widths, the constraints of the C kernels,
+# sub-byte packing and the table blob of bk_mpgru_cell (firmware/kernels/mp/, docs/mpgru.md)
+# --------------------------------------------------------------------------------------------
+
+KERNEL_WEIGHT_BITS = (2, 4, 8)    # weight widths the mp kernels implement (packed 4 / 2 per byte)
+KERNEL_BIAS_BITS = (8, 16, 32)    # bias containers: int8 / int16 / int32, with a power-of-two shift
+MATRICES = ("ir", "iz", "in", "hr", "hz", "hn")
+MATRIX_DOC = {"ir": "input matmul, r gate", "iz": "input matmul, z gate", "in": "input matmul, n gate",
+              "hr": "recurrent matmul, r gate", "hz": "recurrent matmul, z gate", "hn": "recurrent matmul, n gate"}
+ACT_NAMES = ("pre_r", "pre_z", "act_r", "act_z", "mul_rh", "pre_n", "act_n", "mul_zh", "mul_zn", "state")
+BLOB_MAGIC = 0x3147504D  # "MPG1" little-endian
+BLOB_HEADER_WORDS = 6 + 5 * 6
+
+
+@dataclass(frozen=True)
+class GruGenome(GruBits):
+    """GruBits plus the bias widths: the genome of the mixed-precision search (18 genes).
+
+    ``b_i`` / ``b_h``: the biases of the input / recurrent matmuls, 8..32 bits. A bias narrower
+    than 32 bits has its own power-of-two scale per gate matrix: q = round(b / (s_acc 2^k)) in
+    ``b`` bits with the smallest k >= 0 that fits every row, added to the accumulator as q << k
+    (TFLM's int32 bias is the case b = 32, k = 0)."""
+
+    b_i: int = 32
+    b_h: int = 32
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, int | np.integer):
+                raise ConfigError(f"GruGenome.{f.name} must be an int, not {v!r}")
+            lo, hi = (2, 8) if f.name.startswith("w_") else (8, 32) if f.name.startswith("b_") else (2, 16)
+            if not lo <= int(v) <= hi:
+                raise ConfigError(f"GruGenome.{f.name} = {v}: must be in {lo}..{hi}")
+
+    @classmethod
+    def homogeneous(cls, weight_bits: int, act_bits: int = 16, bias_bits: int = 32) -> GruGenome:
+        """Every weight at ``weight_bits``, every activation at ``act_bits``, biases at ``bias_bits``."""
+        kw: dict[str, int] = {n: weight_bits for n in cls.names() if n.startswith("w_")}
+        kw.update({n: act_bits for n in ACT_NAMES})
+        return cls(**kw, b_i=bias_bits, b_h=bias_bits)
+
+    def matrix_bits(self, m: str) -> int:
+        return int(getattr(self, f"w_{m}"))
+
+    def bias_bits(self, m: str) -> int:
+        return int(self.b_i if m[0] == "i" else self.b_h)
+
+    def model_bits(self, input_size: int, hidden_size: int) -> int:
+        """Model size as the paper counts it: every weight and bias at its width, in bits."""
+        h, i = hidden_size, input_size
+        w = h * i * (self.w_ir + self.w_iz + self.w_in) + h * h * (self.w_hr + self.w_hz + self.w_hn)
+        return w + 3 * h * (self.b_i + self.b_h)
+
+    def label(self) -> str:
+        return "-".join(str(g) for g in self.genome())
+
+
+def as_genome(bits: GruBits) -> GruGenome:
+    """A GruBits as a GruGenome (int32 biases)."""
+    return bits if isinstance(bits, GruGenome) else GruGenome(*bits.genome())
+
+
+def _round_away(v: np.ndarray) -> np.ndarray:
+    return np.sign(v) * np.floor(np.abs(v) + 0.5)
+
+
+def quantize_bias_narrow(b: np.ndarray | None, scale: np.ndarray, bits: int,
+                         rows: slice) -> tuple[np.ndarray, int]:
+    """Biases ``b[rows]`` at accumulator scale ``scale[rows]`` in ``bits`` bits with a shared
+    power-of-two shift k: returns (effective int32 values q << k, k)."""
+    sc = np.asarray(scale, np.float64)[rows]
+    if b is None:
+        return np.zeros(sc.shape, np.int32), 0
+    v = np.clip(np.asarray(b, np.float64)[rows] / sc, q8.INT32_MIN, q8.INT32_MAX)
+    qmax = (1 << (bits - 1)) - 1
+    k = 0
+    while k < 31 and np.max(np.abs(_round_away(v / 2.0 ** k)), initial=0.0) > qmax:
+        k += 1
+    q = np.clip(_round_away(v / 2.0 ** k), -qmax, qmax).astype(np.int64)
+    return np.clip(q << k, q8.INT32_MIN, q8.INT32_MAX).astype(np.int32), k
+
+
+def acc_scale(bits: int) -> int:
+    """The packed kernels accumulate w * 2^(8 - bits) * x (the unpacked lanes keep the weight
+    in the top bits of a byte); 1 for 8-bit weights."""
+    return 1 << (8 - bits) if bits < 8 else 1
+
+
+def check_genome(bits: GruBits, input_size: int, hidden_size: int, kernels: bool = True) -> GruGenome:
+    """Refuse a genome the integer GRU cannot run exactly, naming the operator: weight or bias
+    widths the C kernels lack (``kernels``), or a matmul accumulator that can overflow int32
+    (any weights of that width, any input; the packed kernels' scaled accumulator included)."""
+    g = as_genome(bits)
+    for m in MATRICES:
+        wb, bb = g.matrix_bits(m), g.bias_bits(m)
+        what = f"operator W_{m} ({MATRIX_DOC[m]})"
+        if kernels and wb not in KERNEL_WEIGHT_BITS:
+            raise ConfigError(f"{what}: {wb}-bit weights; the kernels implement "
+                              f"{', '.join(map(str, KERNEL_WEIGHT_BITS))} bits")
+        if kernels and bb not in KERNEL_BIAS_BITS:
+            raise ConfigError(f"{what}: {bb}-bit bias; the kernels store biases in "
+                              f"{', '.join(map(str, KERNEL_BIAS_BITS))} bits")
+        cols = input_size if m[0] == "i" else hidden_size
+        xmax = 256 if m[0] == "i" else 32768
+        qmax = (1 << (wb - 1)) - 1
+        worst = acc_scale(wb) * cols * qmax * xmax
+        if worst > q8.INT32_MAX:
+            raise ConfigError(f"{what}: the accumulator can overflow int32 ({cols} inputs x {wb}-bit weights "
+                              f"x |input| {xmax}, x{acc_scale(wb)} in the packed kernel = {worst}); "
+                              "use wider or fewer weights")
+    return g
+
+
+def row_bytes(cols: int, bits: int) -> int:
+    """Bytes of one packed weight row: int8 rows are ``cols`` bytes; 4- and 2-bit rows are
+    padded with zero weights to whole 32-bit words."""
+    if bits == 8:
+        return cols
+    if bits not in (2, 4):
+        raise ConfigError(f"no packed layout for {bits}-bit weights (2, 4, 8)")
+    return 4 * (-(-cols * bits // 32))
+
+
+def pack_weights(w: np.ndarray, bits: int) -> np.ndarray:
+    """Rows of int8-held weights -> packed bytes (uint8). 4 bits: TFLM's int4 packing (element
+    2i in the low nibble of byte i), 2 bits: element 4i + j in bits 2j..2j+1 of byte i; each
+    row padded with zeros to whole 32-bit words (for cols % 8 == 0 the 4-bit rows are
+    byte-identical to TFLM's packed tensor)."""
+    w = np.asarray(w, np.int64)
+    rows, cols = w.shape
+    if bits == 8:
+        return w.astype(np.int8).view(np.uint8).reshape(-1).copy()
+    qlo, qhi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if w.size and (w.min() < qlo or w.max() > qhi):
+        raise ConfigError(f"weights out of the {bits}-bit range {qlo}..{qhi}")
+    per = 8 // bits
+    rb = row_bytes(cols, bits)
+    u = np.zeros((rows, rb * per), np.int64)
+    u[:, :cols] = w & ((1 << bits) - 1)
+    u = u.reshape(rows, rb, per)
+    packed = np.zeros((rows, rb), np.int64)
+    for j in range(per):
+        packed |= u[:, :, j] << (bits * j)
+    return packed.astype(np.uint8).reshape(-1)
+
+
+def unpack_weights(packed: np.ndarray, rows: int, cols: int, bits: int) -> np.ndarray:
+    """Inverse of pack_weights (int8)."""
+    p = np.asarray(packed, np.uint8).reshape(rows, -1).astype(np.int64)
+    if bits == 8:
+        return p.astype(np.uint8).view(np.int8)[:, :cols].copy()
+    per = 8 // bits
+    vals = np.stack([(p >> (bits * j)) & ((1 << bits) - 1) for j in range(per)], axis=2).reshape(rows, -1)
+    vals = np.where(vals >= 1 << (bits - 1), vals - (1 << bits), vals)
+    return vals[:, :cols].astype(np.int8)
+
+
+def _bias_dtype(bits: int) -> type:
+    return np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32
+
+
+def mp_matrices(q: GruQuant) -> list[dict[str, object]]:
+    """Per gate matrix (ir iz in hr hz hn): packed weights, narrow bias, multipliers, shifts."""
+    g = as_genome(q.bits)
+    out = []
+    hs = q.hidden_size
+    for k, m in enumerate(MATRICES):
+        side_i = m[0] == "i"
+        rows = _gate_rows(hs, k % 3)
+        w = (q.w_ih if side_i else q.w_hh)[rows]
+        b = (q.b_ih if side_i else q.b_hh)[rows].astype(np.int64)
+        bb = g.bias_bits(m)
+        sh = int(q.bias_shift[k])
+        bq = b >> sh
+        if not np.array_equal(bq << sh, b):
+            raise ConfigError(f"operator W_{m}: bias is not a multiple of 2^{sh}")
+        lim = (1 << (bb - 1)) - 1 if bb < 32 else q8.INT32_MAX
+        if np.any(np.abs(bq) > lim):
+            raise ConfigError(f"operator W_{m}: bias does not fit {bb} bits")
+        out.append({"name": m, "bits": g.matrix_bits(m), "cols": q.input_size if side_i else hs,
+                    "weights": pack_weights(w, g.matrix_bits(m)), "bias_bits": 8 if bb <= 8 else 16 if bb <= 16 else 32,
+                    "bias": bq.astype(_bias_dtype(bb)), "bias_shift": sh,
+                    "mult": (q.mult_ih if side_i else q.mult_hh)[rows].astype(np.int32),
+                    "shift": (q.shift_ih if side_i else q.shift_hh)[rows].astype(np.int32)})
+    return out
+
+
+def _words(b: bytes) -> np.ndarray:
+    pad = (-len(b)) % 4
+    return np.frombuffer(b + b"\0" * pad, "<u4").copy()
+
+
+def mp_blob(q: GruQuant) -> np.ndarray:
+    """The GRU tables of bk_mpgru_cell as one little-endian uint32 array (a flash const or the
+    image's RAM table written over CONFIGURE): header, then each section 4-byte aligned.
+
+    Header words: [0] magic "MPG1"; [1] I | H << 16; [2] input_offset; [3..5] the 10 activation
+    widths as bytes (pre_r pre_z act_r act_z mul_rh pre_n act_n mul_zh mul_zn state); then per
+    matrix (ir iz in hr hz hn) 5 words: bits | bias_bits << 8 | bias_shift << 16, and the byte
+    offsets of its packed weights, bias, multipliers and shifts from the blob's start."""
+    g = check_genome(q.bits, q.input_size, q.hidden_size)
+    mats = mp_matrices(q)
+    acts = bytes(int(getattr(g, n)) for n in ACT_NAMES) + b"\0\0"
+    header = [BLOB_MAGIC, q.input_size | (q.hidden_size << 16), q.input_offset & 0xFFFFFFFF,
+              *_words(acts).tolist()]
+    body: list[np.ndarray] = []
+    offset = 4 * BLOB_HEADER_WORDS
+    descs: list[int] = []
+    for mt in mats:
+        offs = []
+        for key in ("weights", "bias", "mult", "shift"):
+            a = np.ascontiguousarray(mt[key])
+            wds = _words(a.astype(a.dtype.newbyteorder("<")).tobytes())
+            offs.append(offset)
+            body.append(wds)
+            offset += 4 * len(wds)
+        descs += [int(mt["bits"]) | (int(mt["bias_bits"]) << 8) | (int(mt["bias_shift"]) << 16), *offs]
+    words = np.array(header + descs, np.uint32)
+    assert len(words) == BLOB_HEADER_WORDS
+    return np.concatenate([words, *body]).astype(np.uint32)
+
+
+def mp_table_bytes(input_size: int, hidden_size: int, bits: GruBits) -> int:
+    """Bytes of the blob for this shape and genome (no weights needed)."""
+    g = as_genome(bits)
+    n = 4 * BLOB_HEADER_WORDS
+    for m in MATRICES:
+        cols = input_size if m[0] == "i" else hidden_size
+        bb = g.bias_bits(m)
+        bsz = 1 if bb <= 8 else 2 if bb <= 16 else 4
+        n += 4 * (-(-hidden_size * row_bytes(cols, g.matrix_bits(m)) // 4))
+        n += 4 * (-(-hidden_size * bsz // 4)) + 8 * hidden_size
+    return n

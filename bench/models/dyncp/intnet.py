@@ -135,10 +135,13 @@ class IntOut:
     raw: np.ndarray  # int16, what the target emits for the T + extra hops (one hop late)
 
 
-def enhance(qm: DyncpQuant, noisy: npt.ArrayLike, extra_hops: int = 1, net: IntNet | None = None) -> IntOut:
+def enhance(qm: DyncpQuant, noisy: npt.ArrayLike, extra_hops: int = 1, net: IntNet | None = None,
+            batched: bool = False) -> IntOut:
     """The stream over ``noisy`` (int16) plus ``extra_hops`` hops of zeros (default one, which
     flushes the overlap-add), output aligned with the input. ``net`` replaces the integer
-    network (anything with IntNet's ``frame``, e.g. an exported .tflite run in TFLM)."""
+    network (anything with IntNet's ``frame``, e.g. an exported .tflite run in TFLM);
+    ``batched`` computes the same network over all frames at once (bench.models.dyncp.intbatch,
+    equal bit for bit, ~25x faster)."""
     x = np.asarray(noisy, np.int16).reshape(-1)
     n = x.size
     t_in = -(-n // HOP_LEN)
@@ -147,6 +150,10 @@ def enhance(qm: DyncpQuant, noisy: npt.ArrayLike, extra_hops: int = 1, net: IntN
     win, syn = windows()
     xr, xi = FFT.rfft(frames, win)
     feats = features_int8(xr, xi, qm.thresholds)
+    if batched and net is None:
+        from bench.models.dyncp.intbatch import BatchNet
+
+        net = BatchNet(qm, feats)  # type: ignore[assignment]
     net = IntNet(qm) if net is None else net
     cfg = qm.config
     n_g = cfg.n_blocks if cfg.gated else 0

@@ -66,4 +66,4 @@ def golden_ref(noisy: np.ndarray, config: Mapping[str, int], path: str | None = 
     from bench.models.dyncp.intnet import enhance
 
     _check(config)
-    return enhance(quant_model(model_dir(path)), np.asarray(noisy, np.int16)).audio
+    return enhance(quant_model(model_dir(path)), np.asarray(noisy, np.int16), batched=True).audio

@@ -15,10 +15,16 @@ if TYPE_CHECKING:
     from bench.targets.spec import TargetSpec
 
 GROUP = "bench.meters"
-BUILTIN = {"model": "bench.targets.meters.model:ModelMeter"}
+BUILTIN = {
+    "model": "bench.targets.meters.model:ModelMeter",
+    "ppk2": "bench.targets.meters.ppk2:Ppk2Meter",
+    "joulescope": "bench.targets.meters.joulescope:JoulescopeMeter",
+    "otii": "bench.targets.meters.otii:OtiiMeter",
+    "lpm01a": "bench.targets.meters.lpm01a:Lpm01aMeter",
+}
 
 __all__ = ["ENERGY_KINDS", "FrameEnergy", "Meter", "MeterSpec", "frame_counts", "installed_meters",
-           "make_meter", "meter_class"]
+           "make_meter", "measure_utterance", "meter_class", "utterance_meter"]
 
 
 def installed_meters() -> list[str]:
@@ -49,3 +55,29 @@ def make_meter(target: TargetSpec) -> Meter:
         raise ConfigError(f"energy meter {spec.kind!r} ({cls.__module__}.{cls.__qualname__}) does not implement "
                           f"the Meter protocol (name, energy_kind in {ENERGY_KINDS}, start, stop, frame_energy)")
     return meter
+
+
+def utterance_meter(target: TargetSpec) -> Meter | None:
+    """The meter the runner brackets every utterance with, or None where the target's meter is the
+    datasheet model (whose figures follow from the counts at summary time and need no capture)."""
+    meter = make_meter(target)
+    return None if meter.energy_kind == "model" else meter
+
+
+def measure_utterance(meter: Meter, frames: Any) -> FrameEnergy:
+    """After an utterance: the frames the runner just recorded go to the meter's optional ``feed``
+    hook (a simulated instrument plays the current they draw; a real one ignores them), the
+    capture stops, and the frames' windows are cut. A meter that fails leaves the counts intact:
+    every frame's energy is then NaN, with the reason."""
+    from bench.errors import BenchError
+    from bench.targets.meters.base import excluded_energy
+
+    try:
+        feed = getattr(meter, "feed", None)
+        if feed is not None:
+            feed(frames)
+        meter.stop()
+        return meter.frame_energy(frames)
+    except (BenchError, OSError, RuntimeError, ValueError) as e:
+        return excluded_energy(meter.energy_kind, getattr(meter, "source", meter.name), len(frame_counts(frames)),
+                               f"the meter failed: {type(e).__name__}: {e}")

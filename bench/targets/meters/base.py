@@ -25,7 +25,9 @@ from bench.targets.spec import MeterSpec
 
 ENERGY_KINDS = ("measured", "simulated", "model")
 
-__all__ = ["ENERGY_KINDS", "FrameEnergy", "Meter", "MeterSpec", "frame_counts"]
+__all__ = ["ENERGY_KINDS", "FrameEnergy", "Meter", "MeterSpec", "excluded_energy", "frame_counts", "frame_cycles",
+           "frame_stage_cycles",
+           "frame_stage_names"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +48,14 @@ class FrameEnergy:
     peak_current_a: float | None = None
     window_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # per frame, where an instrument cut windows (None for a model): mean and peak current (A) and
+    # the matched window's duration (s); NaN for a frame whose window was excluded
+    frame_mean_a: np.ndarray | None = None
+    frame_peak_a: np.ndarray | None = None
+    frame_window_s: np.ndarray | None = None
+    excluded: dict[int, str] = field(default_factory=dict)  # frame index -> why its window was excluded
+    stage_joules: dict[str, np.ndarray] = field(default_factory=dict)  # stage -> J per frame (stage marker)
+    notes: tuple[str, ...] = ()  # what the alignment saw besides the frames (stray pulses, gaps in idle time)
 
     def __post_init__(self) -> None:
         if self.kind not in ENERGY_KINDS:
@@ -62,6 +72,19 @@ class FrameEnergy:
         out.update(self.extra)
         return out
 
+    @property
+    def measured_frames(self) -> int:
+        return int(np.count_nonzero(np.isfinite(self.joules)))
+
+
+def excluded_energy(kind: str, source: str, n: int, reason: str, stages: tuple[str, ...] = ()) -> FrameEnergy:
+    """Every frame of an utterance excluded for one reason (the meter failed, nothing was captured):
+    the counts stay, the energy is NaN and says why."""
+    nan = np.full(n, np.nan)
+    return FrameEnergy(kind=kind, source=source, joules=nan, joules_mean=float("nan"), frame_mean_a=nan.copy(),
+                       frame_peak_a=nan.copy(), frame_window_s=nan.copy(), excluded={i: reason for i in range(n)},
+                       stage_joules={s: nan.copy() for s in stages})
+
 
 def frame_counts(frames: Any) -> np.ndarray:
     """Per-frame counts (the target's counter unit) as float64: a frames table's `total` column
@@ -76,6 +99,40 @@ def frame_counts(frames: Any) -> np.ndarray:
     if v.ndim != 1:
         raise ConfigError(f"per-frame counts must be one-dimensional, got shape {v.shape}")
     return v
+
+
+def frame_cycles(frames: Any, target: Any) -> np.ndarray:
+    """Per-frame core cycles of a frames table, as a board would run them: ``cycles_est`` where the
+    table has it (QEMU with the cycle-estimate plugin), else ``total`` (DWT cycles on boards, or
+    instructions x the target's stated CPI on QEMU). Used to pace a simulated instrument and to
+    check a marker window's length against its frame (proportional, never absolute: the meter's
+    and the board's clocks are not trusted)."""
+    if hasattr(frames, "column_names") and "cycles_est" in frames.column_names:
+        est = np.asarray(frames.column("cycles_est").to_numpy(zero_copy_only=False), np.float64)
+        if np.all(np.isfinite(est)):
+            return est
+    counts = frame_counts(frames)
+    return counts * (target.cpi_estimate if target.counter.unit == "instructions" else 1.0)
+
+
+def frame_stage_names(frames: Any) -> tuple[str, ...]:
+    """The stages of a frames table (its ``stage_<name>`` columns, in order)."""
+    names = getattr(frames, "column_names", None) or []
+    return tuple(c[len("stage_"):] for c in names if c.startswith("stage_"))
+
+
+def frame_stage_cycles(frames: Any, target: Any) -> np.ndarray:
+    """Per-frame, per-stage cycles (frames x stages), like :func:`frame_cycles`."""
+    stages = frame_stage_names(frames)
+    if not stages:
+        return np.zeros((len(frame_counts(frames)), 0))
+    cols = frames.column_names
+    if all(f"cycles_est_{s}" in cols for s in stages) and "cycles_est" in cols:
+        return np.stack([np.asarray(frames.column(f"cycles_est_{s}").to_numpy(zero_copy_only=False), np.float64)
+                         for s in stages], axis=1)
+    cpi = target.cpi_estimate if target.counter.unit == "instructions" else 1.0
+    return np.stack([np.asarray(frames.column(f"stage_{s}").to_numpy(zero_copy_only=False), np.float64) * cpi
+                     for s in stages], axis=1)
 
 
 @runtime_checkable
@@ -100,3 +157,9 @@ class Meter(Protocol):
     def frame_energy(self, frames: Any) -> FrameEnergy:
         """Energy per frame for a frames table (or per-frame counts in the target's unit)."""
         ...
+
+
+# Optional hooks (not part of the protocol; the runner calls them where a meter has them):
+#   feed(frames)  after an utterance's frames are recorded, before stop(): a real instrument ignores
+#                 them; a simulated one plays the current those frames would draw (docs/energy.md)
+#   close()       release the instrument (serial port, socket, USB) at the end of an image

@@ -11,6 +11,7 @@ from bench.link.transport import SerialTransport
 from bench.targets.drivers.base import Driver
 from bench.targets.drivers.pyocd import api, dwt
 from bench.targets.drivers.pyocd.elfcheck import ElfImage, check_image_fits, inspect_elf
+from bench.targets.drivers.pyocd.fault import CoreReport, inspect_core
 from bench.targets.drivers.pyocd.flash import already_holds, program, verify
 from bench.targets.drivers.pyocd.options import parse_options
 from bench.targets.drivers.pyocd.serial import serial_url
@@ -35,6 +36,7 @@ class PyocdDriver(Driver, Flasher, CounterReader):
         self._lines: list[str] = []
         self._log = api.LogCollector(self._lines)
         self._log_attached = False
+        self.core_report: CoreReport | None = None  # the core as stop() found it (fault.py)
 
     # -- log ------------------------------------------------------------------------------------
 
@@ -66,7 +68,8 @@ class PyocdDriver(Driver, Flasher, CounterReader):
         self.flash(image)
         session = self._session
         try:
-            dwt.reset_and_run(session.target, self.options.target_type, self.probe_uid, self._note)
+            dwt.reset_and_run(session.target, self.options.target_type, self.probe_uid, self._note,
+                              cycle_counter=self._uses_cycle_counter)
         except BaseException:
             self._session = None
             self._discard(session)
@@ -97,22 +100,44 @@ class PyocdDriver(Driver, Flasher, CounterReader):
         self.image = elf
         return programmed
 
+    @property
+    def _uses_cycle_counter(self) -> bool:
+        """Boards count DWT cycles; an emulated board's image counts with a timer ([counter] kind)."""
+        return self.target.counter.kind == "cycles"
+
     def reset(self) -> None:
         session = self._require_session("reset")
-        dwt.reset_and_run(session.target, self.options.target_type, self.probe_uid, self._note)
+        dwt.reset_and_run(session.target, self.options.target_type, self.probe_uid, self._note,
+                          cycle_counter=self._uses_cycle_counter)
 
     def read_cycle_counter(self) -> int | None:
         session = self._require_session("read the cycle counter")
         return dwt.read_cycle_counter(session.target, self.probe_uid)
 
+    @property
+    def probe(self) -> Any:
+        """pyOCD's probe object of the open session (None before start)."""
+        return getattr(self._session, "probe", None) if self._session is not None else None
+
     def open_link(self) -> SerialTransport:
-        url = serial_url(self.options, self.probe_uid)
+        url = serial_url(self.options, self.probe_uid, self.probe)
         if self._link is not None:
             self._link.close()
             self._link = None
         self._link = SerialTransport(url, baudrate=self.options.baud)
         self._note(f"serial link {url} at {self.options.baud} baud")
         return self._link
+
+    def inspect(self) -> CoreReport:
+        """Where the core is and, if it is in a fault handler, why (fault.py): read through the probe."""
+        session = self._require_session("inspect the core")
+        try:
+            report = inspect_core(session.target, str(self.probe_uid))
+        except Exception as e:  # any probe failure is a target failure here
+            raise TargetError(f"reading the core state of board {self.probe_uid} failed "
+                              f"({type(e).__name__}: {e}); is it powered, is the debug cable seated?") from e
+        self.core_report = report
+        return report
 
     def stop(self) -> None:
         try:
@@ -121,6 +146,7 @@ class PyocdDriver(Driver, Flasher, CounterReader):
                 link.close()
             session, self._session = self._session, None
             if session is not None:
+                self._post_mortem(session)
                 close_session(session, self._note)
                 self._note("session closed")
         except Exception as e:  # noqa: BLE001 - stop() never raises
@@ -147,6 +173,22 @@ class PyocdDriver(Driver, Flasher, CounterReader):
             self._discard(session)
             raise
         return session
+
+    def _post_mortem(self, session: Any) -> None:
+        """Before letting go: the core's state in the log, a fault decoded (a board that stopped
+        answering is explained here), and what the probe says about itself (the emulated probe:
+        its QEMU command line and what it translated)."""
+        try:
+            self.core_report = inspect_core(session.target, str(self.probe_uid))
+            self._note(f"core at stop: {self.core_report.describe()}")
+        except Exception as e:  # noqa: BLE001 - the board may be gone; stop() goes on
+            self._note(f"core state at stop not readable ({type(e).__name__}: {e})")
+        describe = getattr(getattr(session, "probe", None), "describe", None)
+        if callable(describe):
+            try:
+                self._note(f"probe: {describe()}")
+            except Exception:  # noqa: BLE001 - decoration only
+                pass
 
     def _discard(self, session: Any) -> None:
         close_session(session, self._note)

@@ -37,15 +37,19 @@ def read_cycle_counter(target: Any, probe_uid: str | None) -> int:
                           "probe cable and that the board is powered") from e
 
 
-def reset_and_run(target: Any, target_type: str, probe_uid: str | None, note: Callable[[str], None]) -> None:
+def reset_and_run(target: Any, target_type: str, probe_uid: str | None, note: Callable[[str], None],
+                  cycle_counter: bool = True) -> None:
     """Reset into a halt at the reset vector, enable and clear CYCCNT, then run.
 
     The counter is set up while the core is halted at its first instruction, so that it is on
-    from the image's first cycle whatever a system reset does to the DWT on this part.
+    from the image's first cycle whatever a system reset does to the DWT on this part. Without
+    `cycle_counter` (a target whose [counter] kind is not "cycles": an emulator, whose image counts
+    with a timer and says so in HELLO) the DWT is left alone.
     """
     try:
         target.reset_and_halt()
-        enable_cycle_counter(target, target_type)
+        if cycle_counter:
+            enable_cycle_counter(target, target_type)
         target.resume()
     except BenchError:
         raise
@@ -53,4 +57,5 @@ def reset_and_run(target: Any, target_type: str, probe_uid: str | None, note: Ca
         raise TargetError(f"reset/run of the {target_type} through {probe_uid} "
                           f"failed ({type(e).__name__}: {e}); check the board's power and reset "
                           "jumpers, or try [pyocd] reset_type = \"hardware\"") from e
-    note("reset, DWT cycle counter enabled and cleared, core running")
+    note("reset, DWT cycle counter enabled and cleared, core running" if cycle_counter else
+         "reset, core running (DWT cycle counter not used: the target's counter kind is not cycles)")

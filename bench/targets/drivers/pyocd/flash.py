@@ -1,5 +1,10 @@
 """Programming: the image through pyOCD's FileProgrammer, verified by reading the flash back;
-with [pyocd] skip_unchanged, a flash that already holds the image byte for byte is left alone."""
+with [pyocd] skip_unchanged, a flash that already holds the image byte for byte is left alone.
+
+The skip check reads the image's identity line first (the agent's boot line "bench-agent <image>
+<build id>", a string in every bench image): a board holding another build is found with one
+small read. Only when the identity matches is the whole image read back and compared, so that a
+skip is never taken on a half-programmed or altered flash."""
 
 from __future__ import annotations
 
@@ -63,11 +68,39 @@ def verify(session: Any, elf: ElfImage, target_type: str, note: Callable[[str], 
     note(f"verified {elf.nbytes} bytes by read-back in {time.monotonic() - t0:.2f} s")
 
 
+IDENTITY_MARK = b"bench-agent "
+
+
+def identity(elf: ElfImage) -> tuple[int, bytes] | None:
+    """(address, text) of the image's identity line "bench-agent <image> <build id>", if it has one."""
+    for addr, data in elf.segments:
+        i = data.find(IDENTITY_MARK)
+        if i < 0:
+            continue
+        ends = [j for j in (data.find(b"\r", i), data.find(b"\n", i), data.find(b"\0", i)) if j > i]
+        end = min(ends) if ends else min(len(data), i + 96)
+        return addr + i, data[i:end]
+    return None
+
+
 def already_holds(session: Any, elf: ElfImage, note: Callable[[str], None]) -> bool:
     """Whether the flash already holds this image byte for byte (then programming is skipped)."""
     t0 = time.monotonic()
-    if first_difference(elf, session.target) is not None:
+    ident = identity(elf)
+    if ident is not None:
+        addr, text = ident
+        got = _read_back(session.target, addr, len(text))
+        if got != text:
+            shown = (got.decode() if all(32 <= b < 127 for b in got)
+                     else got[:16].hex() + ("..." if len(got) > 16 else ""))
+            note(f"flash does not hold {text.decode(errors='replace')!r} (at 0x{addr:08x} it reads {shown!r}): "
+                 "programming")
+            return False
+    diff = first_difference(elf, session.target)
+    if diff is not None:
+        note(f"flash differs from {elf.path.name} at 0x{diff[0]:08x}: programming")
         return False
-    note(f"flash already holds {elf.path.name} (sha256 {elf.sha256[:16]}, {elf.nbytes} bytes compared in "
+    what = f"build {text.decode(errors='replace').split()[-1]} " if ident is not None else ""
+    note(f"flash already holds {elf.path.name} ({what}sha256 {elf.sha256[:16]}, {elf.nbytes} bytes compared in "
          f"{time.monotonic() - t0:.2f} s): programming skipped")
     return True

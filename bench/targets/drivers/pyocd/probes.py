@@ -32,13 +32,31 @@ def describe_probe(p: Any) -> str:
     return f"{p.unique_id} ({desc})"
 
 
-def list_probes(api: SimpleNamespace) -> list[Any]:
+def probe_type(uid: str) -> str:
+    """The probe plugin a unique id names explicitly (`remote:host:port`, `qemu:netduinoplus2`), or "".
+
+    pyOCD's own rule: a `type:` prefix makes the probe list ask that plugin only, and such probes
+    (a probe server, an emulator) are listed only when asked for by their id."""
+    head, sep, _ = uid.partition(":")
+    return head.lower() if sep and head and head.isidentifier() else ""
+
+
+def list_probes(api: SimpleNamespace, uid: str = "") -> list[Any]:
+    """pyOCD's connected probes; with a `type:`-prefixed uid also the probe that uid names."""
     try:
-        return list(api.ConnectHelper.get_all_connected_probes(blocking=False))
+        probes = list(api.ConnectHelper.get_all_connected_probes(blocking=False))
+        if probe_type(uid):
+            seen = {p.unique_id for p in probes}
+            probes += [p for p in api.ConnectHelper.get_all_connected_probes(blocking=False, unique_id=uid)
+                       if p.unique_id not in seen]
     except Exception as e:  # USB back ends fail in many ways
+        if probe_type(uid) and "unknown debug probe type" in str(e):
+            raise TargetError(f"probe_uid '{uid}': pyOCD has no probe plugin '{probe_type(uid)}' ({e}); "
+                              "`pyocd list --plugins` lists the probe plugins") from e
         raise TargetError(f"pyOCD could not list debug probes ({type(e).__name__}: {e}); check that "
                           "libusb is installed and that you may access the probe (udev rules on "
                           "Linux: https://pyocd.io/docs/installing)") from e
+    return probes
 
 
 def choose_probe(probes: list[Any], options: PyocdOptions, note: Callable[[str], None]) -> Any:

@@ -20,11 +20,18 @@ def describe_port(p: Any) -> str:
     return f"{p.device} (usb serial {serial}, {getattr(p, 'description', '') or '-'})"
 
 
-def serial_url(options: PyocdOptions, probe_uid: str | None) -> str:
-    """The pyserial URL of the board's UART; TargetError says how to choose one otherwise."""
+def serial_url(options: PyocdOptions, probe_uid: str | None, probe: Any = None) -> str:
+    """The pyserial URL of the board's UART; TargetError says how to choose one otherwise.
+
+    [pyocd] serial wins (a device, or any pyserial URL: socket://, rfc2217://); then a probe that
+    knows its board's UART itself (the emulated probe: QEMU's serial socket, `serial_url`); then
+    the USB serial port whose serial number is the probe's unique id."""
     o = options
     if o.serial:
         return o.serial
+    own = getattr(probe, "serial_url", "") if probe is not None else ""
+    if isinstance(own, str) and own:
+        return own
     if o.remote:
         raise TargetError(f"the probe is served remotely ({o.remote}), so its serial port is not on this "
                           f"machine: set [pyocd] serial = \"rfc2217://<host>:<port>\" in {o.toml} "

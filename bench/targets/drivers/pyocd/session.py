@@ -65,7 +65,7 @@ def create_session(api: SimpleNamespace, options: PyocdOptions, target_type: str
         uid = f"remote:{options.remote}"
         where = f"the pyOCD probe server at {options.remote}"
     else:
-        probe = choose_probe(list_probes(api), options, note)
+        probe = choose_probe(list_probes(api, options.probe_uid), options, note)
         uid = probe.unique_id
         where = f"probe {uid}"
     try:

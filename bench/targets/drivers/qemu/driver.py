@@ -259,13 +259,15 @@ class QemuDriver(Driver, ExitRunner, CycleEstimator):
             raise TargetError("nothing to reset: no image started")
         self.start(self.image)
 
-    def run_to_exit(self, image: Path, timeout: float = 120.0) -> tuple[int, str]:
+    def run_to_exit(self, image: Path, timeout: float = 120.0, *, cycles_est: bool = False) -> tuple[int, str]:
         """Run an image that ends on its own (semihosting SYS_EXIT) to its end, its UART on stdout.
 
         For self-contained images (the kernel benchmarks): no link, no handshake, nothing left
         running. Returns QEMU's exit status (the image's exit code; minus the signal number when QEMU
         was killed) and the UART text; QEMU's stderr goes to logs(). The guest's working directory
         (where relative semihosting paths land) is link_dir, the one folder the sandbox lets it write.
+        cycles_est=True loads the cm4cycles plugin (its marks in marks_path; cycle_regions() reads them
+        when the target sets cycles_est, else bench.cyclest.read_marks(marks_path)).
         """
         self._require_binary()
         self.stop()
@@ -275,7 +277,11 @@ class QemuDriver(Driver, ExitRunner, CycleEstimator):
         self._clear_fifos()
         with open(self._log_path, "ab") as log:
             self._log_offset = log.tell()
-            p = self._spawn(self.command(self.image, 0, serial="stdio"), stdout=subprocess.PIPE, stderr=log)
+            cmd = self.command(self.image, 0, serial="stdio")
+            if cycles_est:
+                self.marks_path.unlink(missing_ok=True)
+                cmd += self._plugin_args(self.target.counter.kind == "instructions")
+            p = self._spawn(cmd, stdout=subprocess.PIPE, stderr=log)
         try:
             out, _ = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as e:

@@ -7,8 +7,9 @@ Every QEMU (and its sandbox, bench.targets.drivers.qemu.sandbox) is started
   run reporting a broken link; and `stop()` kills the whole group (bwrap and what runs in it);
 * with `prctl(PR_SET_PDEATHSIG, SIGKILL)` (Linux, through ctypes in the child before exec): when
   the bench dies on any path, SIGKILL included, the kernel kills QEMU. The signal is tied to the
-  thread that started the child, so drivers start QEMU from the thread that keeps using it (the
-  runner's main thread);
+  thread that started the child, not the process: a driver must be started and stopped by one
+  thread that outlives the emulator (the runner's main thread, or an image worker of `--jobs`,
+  which starts and stops its QEMU within one `_run_image` call);
 * without core dumps (RLIMIT_CORE 0): a QEMU that aborts (a guest lockup is `qemu: fatal`) leaves
   no core file behind.
 """

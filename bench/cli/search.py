@@ -1,0 +1,38 @@
+"""`bench search FAMILY [options]`: a family's search over its model configurations (the family's
+``search`` step, e.g. NSGA-II over the bit-width genomes of the mixed-precision GRU; the `search`
+extra). FAMILY is a family with a search, by name or by its models/ folder name."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bench.cli.base import Command
+
+
+def searchers() -> dict[str, Any]:
+    from bench.families import all_families
+
+    out: dict[str, Any] = {}
+    for fam in all_families().values():
+        if callable(getattr(fam, "search", None)):
+            out[fam.name] = fam
+            if fam.models_subdir:
+                out.setdefault(fam.models_subdir, fam)
+    return out
+
+
+class Search(Command):
+    name = "search"
+    help = "search a family's model configurations (e.g. bit-width genomes; the search extra)"
+    json = False
+
+    def add_arguments(self, p: argparse.ArgumentParser) -> None:
+        p.add_argument("family", choices=sorted(searchers()), help="model family with a search")
+        p.add_argument("args", nargs=argparse.REMAINDER, help="options of the family's search (--help for them)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        return int(searchers()[args.family].search(list(args.args)) or 0)
+
+
+COMMAND = Search

@@ -1,0 +1,108 @@
+"""Report of a search: the Pareto front against the homogeneous points (Markdown table), the
+size / error plot (instructions as colour when measured) and the genome heat map (PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.models.common import gru_int as gi
+
+
+def _f(v: Any, fmt: str) -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def front_table(res: dict[str, Any]) -> str:
+    has_i = "instructions" in res["options"]["objectives"] or any("instructions" in b for b in res["baselines"])
+    head = "| point | genome (w ir iz in hr hz hn / act / bias) | model bits | vs 8-bit | error (search) | error (report) |"
+    sep = "|---|---|---:|---:|---:|---:|"
+    if has_i:
+        head += " instr/GRU step | cycles_est/step | bit-exact |"
+        sep += "---:|---:|---|"
+    ref = next(b for b in res["baselines"] if b["weight_bits"] == 8)
+    lines = [head, sep]
+
+    def row(label: str, d: dict[str, Any]) -> str:
+        g = d["genome"]
+        gs = f"{' '.join(map(str, g[:6]))} / {' '.join(map(str, g[6:16]))} / {g[16]} {g[17]}"
+        s = (f"| {label} | {gs} | {d['size']} | {100 * (1 - d['size'] / ref['size']):.0f} % smaller | "
+             f"{d['error']:.4f} | {_f(d.get('report_error'), '.4f')} |")
+        if has_i:
+            s += f" {_f(d.get('instructions'), '.0f')} | {_f(d.get('cycles_est'), '.0f')} | {d.get('bit_exact', '-')} |"
+        return s
+
+    for b in res["baselines"]:
+        lines.append(row(b["label"], b))
+    for i, f in enumerate(res["front"]):
+        lines.append(row(f"front {i}", f))
+    return "\n".join(lines)
+
+
+def plot(res: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    pop = res["population"]
+    fr = res["front"]
+    ci = [f.get("instructions") for f in fr]
+    ax.scatter([p["size"] / 8 for p in pop], [p["error"] for p in pop], s=10, c="0.8", label="final population")
+    if all(v is not None for v in ci) and ci:
+        sc = ax.scatter([f["size"] / 8 for f in fr], [f["error"] for f in fr], c=ci, cmap="viridis", s=40,
+                        label="Pareto front", zorder=3)
+        fig.colorbar(sc, ax=ax, label="QEMU instructions per GRU step")
+    else:
+        ax.scatter([f["size"] / 8 for f in fr], [f["error"] for f in fr], s=40, c="C0", label="Pareto front", zorder=3)
+    for b in res["baselines"]:
+        ax.scatter([b["size"] / 8], [b["error"]], marker="s", s=50, c="C3", zorder=4)
+        ax.annotate(f"{b['weight_bits']}-bit", (b["size"] / 8, b["error"]), textcoords="offset points",
+                    xytext=(4, 4), fontsize=8)
+    ax.set_xlabel("model size (bytes, weights and biases at their widths)")
+    ax.set_ylabel(f"task error ({res['task']}, search half of the test split)")
+    ax.set_title(f"mpgru {res['task']}: NSGA-II front vs homogeneous widths")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def heatmap(res: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = gi.GruGenome.names()
+    fr = res["front"]
+    if not fr:
+        return
+    m = np.array([f["genome"] for f in fr], dtype=float)
+    fig, ax = plt.subplots(figsize=(9, 0.35 * len(fr) + 1.6))
+    im = ax.imshow(np.log2(m), aspect="auto", cmap="magma")
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            ax.text(j, i, str(int(m[i, j])), ha="center", va="center", fontsize=7,
+                    color="white" if np.log2(m[i, j]) < 3.5 else "black")
+    ax.set_xticks(range(len(names)), names, rotation=60, fontsize=8)
+    ax.set_yticks(range(len(fr)), [f"{f['size']} b / {f['error']:.3f}" for f in fr], fontsize=7)
+    ax.set_title(f"mpgru {res['task']}: bit widths of the Pareto genomes (rows: size / error)")
+    fig.colorbar(im, ax=ax, label="log2(bits)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(res: dict[str, Any], out: Path) -> str:
+    plot(res, out / "front.png")
+    heatmap(res, out / "genomes.png")
+    md = (f"# mpgru search: task {res['task']}, model {res['model']}\n\n"
+          f"objectives {', '.join(res['options']['objectives'])}; population {res['options']['pop']}, "
+          f"{res['options']['gens']} generations, seed {res['options']['seed']}; {res['seconds']} s\n\n"
+          + front_table(res) + "\n\n![front](front.png)\n\n![genomes](genomes.png)\n")
+    (out / "README.md").write_text(md)
+    return front_table(res)
