@@ -48,6 +48,8 @@ class Run(Command):
                        help="seconds without any reply before the link counts as dead (default max(30, 6 x --timeout))")
         p.add_argument("--link-retries", type=int, default=5, metavar="N",
                        help="resend rounds without progress before the link may be declared dead (default 5)")
+        p.add_argument("--probe", metavar="UID", help="pyOCD targets: the probe (board) to use when several are "
+                       "connected (bench boards lists them)")
         p.add_argument("--link-faults", default="", metavar="QUERY",
                        help="inject link faults, e.g. 'ber=1e-3&seed=1' (docs/protocol.md, Links under faults)")
         p.add_argument("--config", action="append", metavar="KEY=INT", help="CONFIGURE option for the model")
@@ -68,7 +70,8 @@ class Run(Command):
         opts = RunOptions(target=args.target, images=tuple(args.image or ()), set_path=args.set, limit=args.limit,
                           window=args.window, timeout=args.timeout, configure=configure_options(args.config),
                           metrics=not args.no_metrics, manifest_dir=args.manifest_dir, jobs=args.jobs,
-                          link_timeout=args.link_timeout, link_retries=args.link_retries, link_faults=args.link_faults)
+                          link_timeout=args.link_timeout, link_retries=args.link_retries, link_faults=args.link_faults,
+                          probe_uid=args.probe)
         if args.sweep:
             return self.sweep(args, opts)
         progress = None if args.json else RichProgress()

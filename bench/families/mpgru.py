@@ -379,7 +379,8 @@ def search_main(argv: list[str]) -> int:
         return 0
     if ns.build_images:
         for b in build_and_merge([n.strip() for n in ns.build_images.split(",") if n.strip()]):
-            print(f"{b.entry.name}: flash {b.entry.flash_bytes} B, ram {b.entry.ram_bytes} B, sha256 {b.entry.sha256[:12]}")
+            e = b.entry
+            print(f"{e.name}: flash {e.flash_bytes} B, ram {e.ram_bytes} B, sha256 {e.sha256[:12]}")
         return 0
     opts = SearchOptions(tuple(o.strip() for o in ns.objectives.split(",") if o.strip()), ns.pop, ns.gens, ns.seed)
     tag = f"{ns.task}-{'-'.join(opts.objectives)}-p{opts.pop}-g{opts.gens}-s{opts.seed}"
@@ -409,11 +410,11 @@ def search_main(argv: list[str]) -> int:
                     pr.update(task, advance=gens, evals=pr.tasks[0].fields["evals"] + evals)
 
                 res = run_search(opts, ev, ckpt, progress)
+        res["baselines"] = ev.baselines()  # measured on target too: before the meter closes
     finally:
         if meter is not None:
             meter.close()
     res["task"], res["model"], res["seconds"] = ns.task, ev.model_name, round(time.time() - t0, 1)
-    res["baselines"] = ev.baselines()
     res["report_error"] = {"split": "odd half of the test split (the search used the even half)"}
     for f in res["front"]:
         f["report_error"] = ev.report_error(f["genome"])

@@ -83,12 +83,17 @@ class ImageMeasures:
 def frames_to_arrays(table: pa.Table) -> dict[str, np.ndarray]:
     """The counter columns of a frames table as numpy arrays (masks, probes and audio are not needed)."""
     keep = [c for c in table.column_names
-            if c in ("utt", "frame", "total", *ENERGY_NUMERIC) or c.startswith(("stage_", "cycles_est", "energy_stage_"))]
+            if c in ("utt", "frame", "total", *ENERGY_NUMERIC)
+            or c.startswith(("stage_", "cycles_est", "energy_stage_"))]
     out: dict[str, np.ndarray] = {}
     for c in keep:
         col = table.column(c)
-        out[c] = (np.asarray(col.to_pylist(), dtype=object) if c == "utt" else
-                  np.asarray(col.to_numpy(zero_copy_only=False), np.float64) if c.startswith("energy") else col.to_numpy())
+        if c == "utt":
+            out[c] = np.asarray(col.to_pylist(), dtype=object)
+        elif c.startswith("energy"):  # NaN where a window was excluded
+            out[c] = np.asarray(col.to_numpy(zero_copy_only=False), np.float64)
+        else:
+            out[c] = col.to_numpy()
     if "total" not in out or "utt" not in out:
         raise ResultsError("a frames table without 'utt' and 'total' columns cannot be compared")
     return out

@@ -28,6 +28,7 @@ class RunOptions:
     link_timeout: float | None = None  # seconds without any reply before the link is dead (None: the session's)
     link_retries: int = 5  # resend rounds without progress before the link may be declared dead
     link_faults: str = ""  # injected link faults (bench.link.faults query, e.g. "ber=1e-3&seed=1")
+    probe_uid: str | None = None  # pyOCD targets: which of several probes (the board)
 
     def __post_init__(self) -> None:
         if self.window < 1:

@@ -10,6 +10,7 @@ written at once (frames Parquet + WAV), so a crash loses nothing already measure
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 from collections.abc import Sequence
@@ -60,6 +61,27 @@ class Progress(Protocol):
     def image_finished(self, image: str, summary: dict[str, Any] | None, error: str | None) -> None: ...
 
 
+def with_probe(target: Any, probe_uid: str | None) -> Any:
+    """The target with --probe UID as its [pyocd] probe_uid (one of several probes)."""
+    if not probe_uid:
+        return target
+    if target.driver != "pyocd":
+        raise BenchError(f"--probe picks a debug probe; target {target.name} has driver '{target.driver}'")
+    return dataclasses.replace(target, driver_options={**target.driver_options, "probe_uid": probe_uid})
+
+
+def post_mortem(driver: Any, e: Exception) -> str:
+    """The error, with the board's own account where the driver can read the core (pyOCD:
+    `inspect()`: the board, the active exception, the decoded fault registers)."""
+    inspect = getattr(driver, "inspect", None)
+    if not callable(inspect):
+        return str(e)
+    try:
+        return f"{e} -- {inspect().describe()}"
+    except BenchError as pe:
+        return f"{e} -- (the board could not be read: {pe})"
+
+
 class NullProgress:
     def image_started(self, image: str, utterances: int, frames: int) -> None:
         pass
@@ -76,7 +98,7 @@ class Runner:
                  utterances: Sequence[Utterance] | None = None):
         self.options = options
         self.progress = progress or NullProgress()
-        self.target = load_target(options.target)
+        self.target = with_probe(load_target(options.target), options.probe_uid)
         self._utterances = utterances
         self._lock = threading.RLock()  # run.json and the utterance list, shared by the image workers
         self._abort = threading.Event()
@@ -140,7 +162,7 @@ class Runner:
         run = Run.open(run_id)
         meta = run.read_meta()
         self.options = options_for_resume(meta.get("options", {}), self.options, run_id)
-        self.target = load_target(self.options.target)
+        self.target = with_probe(load_target(self.options.target), self.options.probe_uid)
         images = [find_image(n, self.manifest_dir) for n in meta["images"]]
         for e in images:
             if e.sha256 != meta["images"][e.name]["sha256"]:
@@ -272,7 +294,7 @@ class Runner:
                 try:
                     self._run_utterance(run, entry, session, hello, u, estimate, meter)
                 except DeviceError as e:  # the device refused this utterance; the link is fine
-                    utt_errors[u.id] = str(e)
+                    utt_errors[u.id] = post_mortem(driver, e)
                     self._set_image_meta(run, entry.name, utterance_errors=utt_errors)
             stats = session.stats()
             with self._lock:
@@ -289,7 +311,7 @@ class Runner:
                                        hello.sample_rate)
             run.write_summary(entry.name, summary)
         except (LinkError, TargetError, BenchError) as e:
-            error = str(e)
+            error = post_mortem(driver, e) if isinstance(e, LinkError) else str(e)
         finally:
             if session is not None:
                 run.append_log(entry.name, "console.log", session.decoder.console_text(1 << 16))

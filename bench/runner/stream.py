@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from bench.errors import HandshakeError, TargetError
+from bench.errors import DeviceError, HandshakeError, LinkError, TargetError
 from bench.images import ImageEntry
 from bench.link import messages as m
 from bench.link.session import Session
@@ -166,10 +166,15 @@ def stream_utterance(session: Session, hello: m.Hello, noisy: np.ndarray, config
         session.configure(dict(configure))
     hops = hops_for(noisy, hello.hop_len, hello.frame_len)
     results: list[m.Result] = []
-    for r in session.process_stream(hops):
-        check_result(r, hello, len(results))
-        results.append(r)
-        advance(1)
+    try:
+        for r in session.process_stream(hops):
+            check_result(r, hello, len(results))
+            results.append(r)
+            advance(1)
+    except DeviceError as e:  # say which frame: the first one without its result
+        raise DeviceError(e.code, e.text, f"frame {len(results)} of {len(hops)}: {e}") from e
+    except LinkError as e:
+        raise type(e)(f"frame {len(results)} of {len(hops)}: {e}") from e
     out = np.concatenate([r.pcm for r in results])
     delay = hello.frame_len - hello.hop_len
     return out[delay: delay + len(noisy)], results

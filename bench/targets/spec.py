@@ -229,7 +229,8 @@ def load_target(name_or_path: str) -> TargetSpec:
     if not p.suffix:
         p = targets_dir() / f"{name_or_path}.toml"
     if not p.is_file():
-        known = ", ".join(t.name for t in list_targets()) or "none"
+        # the file names, not the parsed TOMLs: one bad TOML must not hide the others
+        known = ", ".join(sorted(q.stem for q in targets_dir().glob("*.toml"))) or "none"
         raise ConfigError(f"unknown target '{name_or_path}' (no {p}); known targets: {known}")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))

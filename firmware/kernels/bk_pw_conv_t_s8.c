@@ -41,7 +41,19 @@ static void bk__axpy1(int32_t *acc, const int8_t *w, int32_t xv, int32_t n0, int
  * gives both (x, x) operands); a last part-filled quad repeats its first row with x = 0
  * (that row is kept, so nothing skipped is read). Then all outputs, four at a time, through
  * the short requantisation (bk_masked.h). The two loops are assembly on the Cortex-M4 (the
- * pass needs all 14 registers), C with -DBK_EMULATE_DSP. */
+ * pass needs all 14 registers), C with -DBK_EMULATE_DSP.
+ *
+ * When every input channel is kept (no mask, or a frame that keeps them all: the static blocks)
+ * the DENSE path runs instead, output-stationary: per block of four outputs the accumulators stay
+ * in registers while the input channels stream past in pairs (k, k + 1), the rows addressed from
+ * one pointer by the stride (p, p + s, p + 2s, p + 3s for two pairs), the pair words
+ * (x[k] + off, x[k + 1] + off) precomputed on the stack: per pair one input word load, two row
+ * loads, PKHBT / PKHTB, 4 SXTB16, 4 SMLAD (14 instructions, 15 cycles_est per 8 MACs with the
+ * pointer step) and no accumulator traffic in the loop; LDM / STM of the accumulators once per
+ * block and range of up to 256 channels. The quad pass above is 26 instructions but 36
+ * cycles_est per 16 MACs (LDM / STM 5 each; docs/cycles.md): fewer instructions, more cycles.
+ * Masked frames keep the quad pass (a list of kept pairs, which the dense loop would need,
+ * costs about as much as the accumulator traffic it saves). */
 typedef struct {
     const int8_t *r[4];
     int16_t x[4]; /* inputs + offset: the words (x1, x2), (x3, x4) are the SMLAD operands */
@@ -57,6 +69,18 @@ typedef struct {
 } bk__oq_t;
 
 #define BK__PWT_NQ 8
+#define BK__PWT_DENSE 256 /* input channels per dense range: at most 128 pairs */
+
+/* one range over all output blocks: the assembly's context (offsets) */
+typedef struct {
+    int32_t *acc;          /* 0: accumulators [4 n4] (advanced) */
+    const void *pairs;     /* 4: dense: uint32_t words; list: bk__pwt_pair_t */
+    const int8_t *w;       /* 8: the range's first row, column of the block (advanced by 4) */
+    int32_t stride;        /* 12: out_ch */
+    int32_t npairs;        /* 16 */
+    int32_t blocks;        /* 20: n4 (counted down) */
+} bk__pwt_run_t;
+
 
 #if defined(BK_DSP_EMULATED)
 static void bk__pwt_passes(int32_t *acc, const bk__pwt_quad_t *q, int32_t nq, int32_t n4)
@@ -90,6 +114,34 @@ static void bk__pwt_passes(int32_t *acc, const bk__pwt_quad_t *q, int32_t nq, in
     }
 }
 
+/* the four products of one pair for one block (C twin of the assembly's pair step) */
+static void bk__pwt_pair4(int32_t *a, uint32_t A, uint32_t B, uint32_t xp)
+{
+    const uint32_t T = bk__pkhbt(A, B); /* PKHBT A, B, LSL #16 */
+    A = bk__pkhtb(B, A);                /* PKHTB B, A, ASR #16 */
+    a[0] = bk__smlad(bk__sxtb16(T), xp, a[0]);
+    a[1] = bk__smlad(bk__sxtb16_ror8(T), xp, a[1]);
+    a[2] = bk__smlad(bk__sxtb16(A), xp, a[2]);
+    a[3] = bk__smlad(bk__sxtb16_ror8(A), xp, a[3]);
+}
+
+static void bk__pwt_dense(bk__pwt_run_t *r)
+{
+    const uint32_t *xe = (const uint32_t *)r->pairs;
+    for (; r->blocks > 0; r->blocks--) {
+        int32_t a[4];
+        memcpy(a, r->acc, sizeof a);
+        const int8_t *p = r->w;
+        for (int32_t i = 0; i < r->npairs; i++) {
+            bk__pwt_pair4(a, bk__read_u32(p), bk__read_u32(p + r->stride), xe[i]);
+            p += 2 * r->stride;
+        }
+        memcpy(r->acc, a, sizeof a);
+        r->acc += 4;
+        r->w += 4;
+    }
+}
+
 static void bk__rq_run4(const int32_t *acc, const int32_t *m, const int32_t *s, int8_t *out, int32_t n4,
                         const bk__oq_t *q)
 {
@@ -103,6 +155,7 @@ static void bk__rq_run4(const int32_t *acc, const int32_t *m, const int32_t *s, 
     }
 }
 #else
+void bk__pwt_dense(bk__pwt_run_t *r);
 void bk__pwt_passes(int32_t *acc, const bk__pwt_quad_t *q, int32_t nq, int32_t n4);
 void bk__rq_run4(const int32_t *acc, const int32_t *m, const int32_t *s, int8_t *out, int32_t n4,
                  const bk__oq_t *q);
@@ -197,6 +250,91 @@ __asm(
 "    .size  bk__pwt_passes, . - bk__pwt_passes\n"
 "    .purgem BKPWT_Q\n"
 "    .popsection\n"
+/* the pair step after its loads: r8 input word, r9 / r10 the two rows' words, r11 temp,
+ * r4-r7 the block's accumulators */
+"    .macro BKPWT_MAC\n"
+"    pkhbt  r11, r9, r10, lsl #16\n"
+"    pkhtb  r9, r10, r9, asr #16\n"
+"    sxtb16 r10, r11\n"
+"    smlad  r4, r10, r8, r4\n"
+"    sxtb16 r11, r11, ror #8\n"
+"    smlad  r5, r11, r8, r5\n"
+"    sxtb16 r10, r9\n"
+"    smlad  r6, r10, r8, r6\n"
+"    sxtb16 r9, r9, ror #8\n"
+"    smlad  r7, r9, r8, r7\n"
+"    .endm\n"
+/* dense: two pairs, rows p, p + s, p + 2s, p + 3s (r2 p, r3 s, lr 3s), r1 the input words */
+"    .macro BKPWT_D2\n"
+"    ldr    r8, [r1], #4\n"
+"    ldr    r9, [r2]\n"
+"    ldr    r10, [r2, r3]\n"
+"    BKPWT_MAC\n"
+"    ldr    r8, [r1], #4\n"
+"    ldr    r9, [r2, r3, lsl #1]\n"
+"    ldr    r10, [r2, lr]\n"
+"    add    r2, r2, r3, lsl #2\n"
+"    BKPWT_MAC\n"
+"    .endm\n"
+"    .pushsection .text.bk__pwt_dense,\"ax\",%progbits\n"
+"    .align 2\n"
+"    .global bk__pwt_dense\n"
+"    .type  bk__pwt_dense, %function\n"
+"    .thumb_func\n"
+"bk__pwt_dense:\n"                    /* r0 = run */
+"    push   {r0, r4-r11, lr}\n"
+".Lbkpwtd_blk:\n"
+"    ldr    r0, [sp]\n"
+"    ldr    ip, [r0]\n"               /* acc */
+"    ldm    ip, {r4-r7}\n"
+"    ldrd   r1, r2, [r0, #4]\n"       /* input words, rows */
+"    ldr    r3, [r0, #12]\n"          /* stride */
+"    add    lr, r3, r3, lsl #1\n"
+"    ldr    ip, [r0, #16]\n"          /* pairs */
+"    lsrs   ip, ip, #3\n"
+"    beq    .Lbkpwtd_rest\n"
+".Lbkpwtd_loop:\n"
+"    BKPWT_D2\n"
+"    BKPWT_D2\n"
+"    BKPWT_D2\n"
+"    BKPWT_D2\n"
+"    subs   ip, ip, #1\n"
+"    bne    .Lbkpwtd_loop\n"
+".Lbkpwtd_rest:\n"
+"    ldr    r0, [sp]\n"
+"    ldr    ip, [r0, #16]\n"
+"    tst    ip, #4\n"
+"    beq    .Lbkpwtd_two\n"
+"    BKPWT_D2\n"
+"    BKPWT_D2\n"
+".Lbkpwtd_two:\n"
+"    tst    ip, #2\n"
+"    beq    .Lbkpwtd_one\n"
+"    BKPWT_D2\n"
+".Lbkpwtd_one:\n"
+"    tst    ip, #1\n"
+"    beq    .Lbkpwtd_end\n"
+"    ldr    r8, [r1], #4\n"
+"    ldr    r9, [r2]\n"
+"    ldr    r10, [r2, r3]\n"
+"    BKPWT_MAC\n"
+".Lbkpwtd_end:\n"
+"    ldr    r0, [sp]\n"
+"    ldr    ip, [r0]\n"
+"    stm    ip!, {r4-r7}\n"
+"    str    ip, [r0]\n"
+"    ldr    r2, [r0, #8]\n"
+"    adds   r2, r2, #4\n"
+"    str    r2, [r0, #8]\n"
+"    ldr    r1, [r0, #20]\n"
+"    subs   r1, r1, #1\n"
+"    str    r1, [r0, #20]\n"
+"    bne    .Lbkpwtd_blk\n"
+"    pop    {r0, r4-r11, pc}\n"
+"    .size  bk__pwt_dense, . - bk__pwt_dense\n"
+"    .popsection\n"
+"    .purgem BKPWT_MAC\n"
+"    .purgem BKPWT_D2\n"
 "    .pushsection .text.bk__rq_run4,\"ax\",%progbits\n"
 /* requantise r4 + \\j (accumulator) with multiplier [r1], shift [r2] (post-increment):
  * temps r8, r9, r10; ip = 0x80000000, lr = output offset */
@@ -310,6 +448,71 @@ static void bk__pwt_tail(int32_t *acc, const bk__pwt_quad_t *q, int32_t n0, int3
         acc[n] = bk_add_wrap(a, q->r[3][n] * x4);
     }
 }
+
+/* acc[n] += w[n] * xv over all outputs (one channel, C) */
+static void bk__axpy1d(int32_t *acc, const int8_t *w, int32_t xv, int32_t out_ch)
+{
+    for (int32_t n = 0; n < out_ch; n++) {
+        acc[n] = bk_add_wrap(acc[n], w[n] * xv);
+    }
+}
+
+/* every channel of [c0, c0 + n) kept */
+static int bk__pwt_all_kept(const uint32_t *mask, int32_t c0, int32_t n)
+{
+    if (mask == NULL) {
+        return 1;
+    }
+    for (int32_t j = 0; j < n; j += 32) {
+        const int32_t left = n - j;
+        const uint32_t want = left >= 32 ? 0xFFFFFFFFu : (1u << left) - 1u;
+        if ((mask[(c0 + j) >> 5] & want) != want) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The dense path over input channels [c0, c0 + n), every one kept, n <= BK__PWT_DENSE: the pair
+ * words on the stack, the assembly over all output blocks, C for the out_ch % 4 last outputs and
+ * an odd last channel. */
+static void bk__pwt_dense_range(int32_t *acc, const int8_t *input, const int8_t *weights, int32_t off,
+                                int32_t out_ch, int32_t c0, int32_t n)
+{
+    uint32_t xe[BK__PWT_DENSE / 2];
+    const size_t stride = (size_t)out_ch;
+    const int32_t n4 = out_ch >> 2;
+    /* four inputs a word: SXTAB16 gives (x0, x2), (x1, x3) plus the offset, PKHBT / PKHTB the
+     * pair words (x0, x1), (x2, x3) */
+    const uint32_t offp = bk__pack16(off, off);
+    const int8_t *x = input + c0;
+    int32_t np = 0, i = 0;
+    for (; i + 3 < n; i += 4) {
+        const uint32_t v = bk__read_u32(x + i);
+        const uint32_t e = bk__sxtab16(offp, v), o = bk__sxtab16_ror8(offp, v);
+        xe[np] = bk__pkhbt(e, o);
+        xe[np + 1] = bk__pkhtb(o, e);
+        np += 2;
+    }
+    for (; i + 1 < n; i += 2) {
+        xe[np++] = bk__pack16(x[i] + off, x[i + 1] + off);
+    }
+    if (np > 0 && n4 > 0) {
+        bk__pwt_run_t run = {acc, xe, weights + (size_t)c0 * stride, out_ch, np, n4};
+        bk__pwt_dense(&run);
+    }
+    for (int32_t nn = n4 << 2; nn < out_ch; nn++) { /* the last outputs */
+        int32_t a = acc[nn];
+        for (int32_t k = c0; k < c0 + 2 * np; k++) {
+            a = bk_add_wrap(a, weights[(size_t)k * stride + (size_t)nn] * (input[k] + off));
+        }
+        acc[nn] = a;
+    }
+    if (n & 1) { /* an odd last channel */
+        const int32_t k = c0 + n - 1;
+        bk__axpy1d(acc, weights + (size_t)k * stride, input[k] + off, out_ch);
+    }
+}
 #endif
 
 bk_status_t bk_pw_conv_t_s8(const bk_fc_params_t *params, const bk_per_channel_t *quant,
@@ -342,11 +545,16 @@ bk_status_t bk_pw_conv_t_s8(const bk_fc_params_t *params, const bk_per_channel_t
         memset(acc, 0, (size_t)out_ch * sizeof *acc);
     }
     const int32_t n4 = out_ch >> 2, nw = n4 << 2;
+    const int all = bk__pwt_all_kept(in_mask, 0, in_ch);
+    for (int32_t c0 = 0; all && c0 < in_ch; c0 += BK__PWT_DENSE) {
+        bk__pwt_dense_range(acc, input, weights, off, out_ch, c0,
+                            in_ch - c0 < BK__PWT_DENSE ? in_ch - c0 : BK__PWT_DENSE);
+    }
     const uint32_t offp = bk__pack16(off, off);
     bk__pwt_quad_t q[BK__PWT_NQ];
     bk__pwt_quad_t *p = q; /* the quad being filled */
     int32_t got = 0;
-    for (int32_t c0 = 0; c0 < in_ch; c0 += 32) {
+    for (int32_t c0 = 0; !all && c0 < in_ch; c0 += 32) {
         const int32_t left = in_ch - c0;
         uint32_t bits = in_mask != NULL ? in_mask[c0 >> 5] : 0xFFFFFFFFu;
         if (left < 32) {

@@ -7,7 +7,7 @@
  * live registers of this loop (4 accumulators, 4 row pointers, input pointer, counter, 4
  * temporaries) to the stack when written with intrinsics; the instruction sequence is the
  * same as the intrinsics would give, without the spills. */
-#include "bk_support.h"
+#include "bk_masked.h"
 
 #if BK_DSP
 
@@ -45,90 +45,12 @@ void bk__expand_s16(const int16_t *in, int32_t n, int16_t *out)
     }
 }
 
-#if !defined(BK_DSP_EMULATED)
-/* One group of 4 inputs for 4 rows: 1 LDRD + 4 x (LDR, SXTB16, SMLAD, SXTB16 ROR, SMLAD). */
-#define BK__ROWS4_GROUP                          \
-    "ldrd   %[xa], %[xb], [%[x]], #8\n\t"        \
-    "ldr    %[v], [%[w0]], #4\n\t"               \
-    "sxtb16 %[t], %[v]\n\t"                      \
-    "smlad  %[a0], %[t], %[xa], %[a0]\n\t"       \
-    "sxtb16 %[v], %[v], ror #8\n\t"              \
-    "smlad  %[a0], %[v], %[xb], %[a0]\n\t"       \
-    "ldr    %[v], [%[w1]], #4\n\t"               \
-    "sxtb16 %[t], %[v]\n\t"                      \
-    "smlad  %[a1], %[t], %[xa], %[a1]\n\t"       \
-    "sxtb16 %[v], %[v], ror #8\n\t"              \
-    "smlad  %[a1], %[v], %[xb], %[a1]\n\t"       \
-    "ldr    %[v], [%[w2]], #4\n\t"               \
-    "sxtb16 %[t], %[v]\n\t"                      \
-    "smlad  %[a2], %[t], %[xa], %[a2]\n\t"       \
-    "sxtb16 %[v], %[v], ror #8\n\t"              \
-    "smlad  %[a2], %[v], %[xb], %[a2]\n\t"       \
-    "ldr    %[v], [%[w3]], #4\n\t"               \
-    "sxtb16 %[t], %[v]\n\t"                      \
-    "smlad  %[a3], %[t], %[xa], %[a3]\n\t"       \
-    "sxtb16 %[v], %[v], ror #8\n\t"              \
-    "smlad  %[a3], %[v], %[xb], %[a3]\n\t"
-#endif
-
-/* What the 4-row blocks need besides the weights: the widened input and the output stage. */
-typedef struct {
-    const int16_t *xe;
-    int32_t cols, groups;
-    const bk__out_t *o;
-} bk__mv_t;
-
-/* Accumulate 4 rows (w, w + cols, w + 2 cols, w + 3 cols) against the widened input. Not
- * inlined: its loop needs 14 registers, which a caller's live values would not leave
- * (GCC then reports impossible asm constraints). */
-static __attribute__((noinline)) void bk__dot4(const int16_t *x, const int8_t *w, int32_t cols, int32_t groups, int32_t acc[4])
+/* One output through the output stage: MBQM by the short SMMLAR / SMMLSR sequence of bk_masked.h
+ * (exact for multipliers >= 0 and shifts -31..30, the kernels' documented preconditions), the
+ * output offset added there with int32 wrap-around, then the clamp. */
+static inline int32_t bk__mv_out(int32_t acc, int32_t m, int32_t s, const bk__out_t *o)
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    const int8_t *w0 = w;
-    const int8_t *w1 = w + cols;
-    const int8_t *w2 = w1 + cols;
-    const int8_t *w3 = w2 + cols;
-#if defined(BK_DSP_EMULATED)
-    for (int32_t g = 0; g < groups; g++) {
-        const uint32_t xa = bk__read_u32(x), xb = bk__read_u32(x + 2);
-        uint32_t v;
-        x += 4;
-        v = bk__read_u32(w0); w0 += 4;
-        a0 = bk__smlad(bk__sxtb16(v), xa, a0); a0 = bk__smlad(bk__sxtb16_ror8(v), xb, a0);
-        v = bk__read_u32(w1); w1 += 4;
-        a1 = bk__smlad(bk__sxtb16(v), xa, a1); a1 = bk__smlad(bk__sxtb16_ror8(v), xb, a1);
-        v = bk__read_u32(w2); w2 += 4;
-        a2 = bk__smlad(bk__sxtb16(v), xa, a2); a2 = bk__smlad(bk__sxtb16_ror8(v), xb, a2);
-        v = bk__read_u32(w3); w3 += 4;
-        a3 = bk__smlad(bk__sxtb16(v), xa, a3); a3 = bk__smlad(bk__sxtb16_ror8(v), xb, a3);
-    }
-#else
-    uint32_t xa, xb, v, t;
-    int32_t pairs = groups >> 1;
-    if (pairs > 0) {
-        __asm volatile("1:\n\t" BK__ROWS4_GROUP BK__ROWS4_GROUP
-                       "subs   %[n], %[n], #1\n\t"
-                       "bne    1b\n\t"
-                       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                         [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3),
-                         [x] "+r"(x), [n] "+r"(pairs), [xa] "=&r"(xa), [xb] "=&r"(xb),
-                         [v] "=&r"(v), [t] "=&r"(t)
-                       :
-                       : "cc", "memory");
-    }
-    if (groups & 1) {
-        __asm volatile(BK__ROWS4_GROUP
-                       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                         [w0] "+r"(w0), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3),
-                         [x] "+r"(x), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
-                       :
-                       : "memory");
-    }
-#endif
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    return bk_clamp(bk__rq(acc, m, s, o->offset), o->act_min, o->act_max);
 }
 
 static inline int32_t bk__dot1(const int16_t *x, const int8_t *w, int32_t groups, int32_t acc)
@@ -144,62 +66,330 @@ static inline int32_t bk__dot1(const int16_t *x, const int8_t *w, int32_t groups
     return acc;
 }
 
-/* Output rows r .. r+3 (or the single row r): dot products, leftover columns, output stage.
- * Kept out of line so that the 14-register loop starts from a clean register file. The
- * body is shared by both output types; OUT_T is int8_t or int16_t. */
-#define BK__BLOCK_FNS(SUFFIX, OUT_T)                                                            \
-    static __attribute__((noinline)) void bk__block4_##SUFFIX(const bk__mv_t *c, const int8_t *w, \
-                                                             int32_t r, OUT_T *out)            \
-    {                                                                                           \
-        const bk__out_t *o = c->o;                                                              \
-        const int32_t cols = c->cols;                                                           \
-        int32_t acc[4] = {0, 0, 0, 0};                                                          \
-        if (o->bias != NULL) {                                                                  \
-            acc[0] = o->bias[r];                                                                \
-            acc[1] = o->bias[r + 1];                                                            \
-            acc[2] = o->bias[r + 2];                                                            \
-            acc[3] = o->bias[r + 3];                                                            \
-        }                                                                                       \
-        bk__dot4(c->xe, w, cols, c->groups, acc);                                               \
-        for (int32_t j = c->groups << 2; j < cols; j++) {                                       \
-            const int32_t xj = c->xe[j];                                                        \
-            for (int i = 0; i < 4; i++) {                                                       \
-                acc[i] = bk_add_wrap(acc[i], w[(size_t)i * (size_t)cols + (size_t)j] * xj);    \
-            }                                                                                   \
-        }                                                                                       \
-        const int32_t *m = o->multiplier + r, *s = o->shift + r;                                \
-        const int32_t off = o->offset, lo = o->act_min, hi = o->act_max;                        \
-        OUT_T *dst = out + r;                                                                   \
-        dst[0] = (OUT_T)bk_fc_out(acc[0], m[0], s[0], off, lo, hi);                            \
-        dst[1] = (OUT_T)bk_fc_out(acc[1], m[1], s[1], off, lo, hi);                            \
-        dst[2] = (OUT_T)bk_fc_out(acc[2], m[2], s[2], off, lo, hi);                            \
-        dst[3] = (OUT_T)bk_fc_out(acc[3], m[3], s[3], off, lo, hi);                            \
-    }                                                                                           \
-    static void bk__row1_##SUFFIX(const bk__mv_t *c, const int8_t *w, int32_t r, OUT_T *out)    \
-    {                                                                                           \
-        const bk__out_t *o = c->o;                                                              \
-        int32_t acc = bk__dot1(c->xe, w, c->groups, o->bias != NULL ? o->bias[r] : 0);          \
-        for (int32_t j = c->groups << 2; j < c->cols; j++) {                                    \
-            acc = bk_add_wrap(acc, w[j] * c->xe[j]);                                           \
-        }                                                                                       \
-        out[r] = (OUT_T)bk_fc_out(acc, o->multiplier[r], o->shift[r], o->offset, o->act_min,   \
-                                   o->act_max);                                                 \
-    }                                                                                           \
-    void bk__matvec_##SUFFIX(const int16_t *xe, const int8_t *w, int32_t rows, int32_t cols,   \
-                             const bk__out_t *o, OUT_T *out)                                    \
-    {                                                                                           \
-        const bk__mv_t c = {xe, cols, cols >> 2, o};                                            \
-        int32_t r = 0;                                                                          \
-        for (; r + 4 <= rows; r += 4) {                                                         \
-            bk__block4_##SUFFIX(&c, w + (size_t)r * (size_t)cols, r, out);                      \
-        }                                                                                       \
-        for (; r < rows; r++) {                                                                 \
-            bk__row1_##SUFFIX(&c, w + (size_t)r * (size_t)cols, r, out);                        \
-        }                                                                                       \
-    }
+/* The full 4-row blocks. Context layout (the assembly's offsets): */
+typedef struct {
+    const int16_t *xe;      /* 0: widened input */
+    const int8_t *w;        /* 4: row 0 of the block (advanced) */
+    int32_t cols;           /* 8 */
+    int32_t quads;          /* 12: (cols / 4) / 4 */
+    int32_t extra;          /* 16: (cols / 4) % 4 | (cols % 4) << 2 */
+    const int32_t *bias;    /* 20: NULL or the block's bias (advanced) */
+    const int32_t *m;       /* 24: (advanced) */
+    const int32_t *s;       /* 28: (advanced) */
+    void *out;              /* 32: (advanced) */
+    int32_t blocks;         /* 36: 4-row blocks left */
+    int32_t offset;         /* 40: output offset */
+    uint32_t c80;           /* 44: 0x80000000 */
+    uint32_t lo, hi;        /* 48, 52: int8 out: the bounds in every byte; int16 out: the bounds */
+    int32_t clamp;          /* 56: 0 when [act_min, act_max] is the whole output type */
+} bk__mvk_t;
 
-BK__BLOCK_FNS(s8, int8_t)
-BK__BLOCK_FNS(s16, int16_t)
+#if defined(BK_DSP_EMULATED)
+/* C twin of the assembly (host tests): the same data layout and arithmetic. */
+static void bk__mv_blocks(bk__mvk_t *k, int out16)
+{
+    const int32_t cols = k->cols, groups = cols >> 2;
+    const bk__out_t o = {NULL, NULL, NULL, k->offset, out16 ? (int32_t)k->lo : (int32_t)(int8_t)(k->lo & 0xFFu),
+                         out16 ? (int32_t)k->hi : (int32_t)(int8_t)(k->hi & 0xFFu)};
+    for (; k->blocks > 0; k->blocks--) {
+        int32_t a[4];
+        const int8_t *w[4];
+        for (int i = 0; i < 4; i++) {
+            a[i] = k->bias != NULL ? k->bias[i] : 0;
+            w[i] = k->w + (size_t)i * (size_t)cols;
+        }
+        const int16_t *x = k->xe;
+        for (int32_t g = 0; g < groups; g++) {
+            const uint32_t xa = bk__read_u32(x), xb = bk__read_u32(x + 2);
+            for (int i = 0; i < 4; i++) {
+                const uint32_t v = bk__read_u32(w[i]);
+                a[i] = bk__smlad(bk__sxtb16(v), xa, a[i]);
+                a[i] = bk__smlad(bk__sxtb16_ror8(v), xb, a[i]);
+                w[i] += 4;
+            }
+            x += 4;
+        }
+        for (int32_t j = 0; j < (cols & 3); j++) {
+            for (int i = 0; i < 4; i++) {
+                a[i] = bk_add_wrap(a[i], w[i][j] * x[j]);
+            }
+        }
+        for (int i = 0; i < 4; i++) {
+            const int32_t v = bk__mv_out(a[i], k->m[i], k->s[i], &o);
+            if (out16) {
+                ((int16_t *)k->out)[i] = (int16_t)v;
+            } else {
+                ((int8_t *)k->out)[i] = (int8_t)v;
+            }
+        }
+        k->w += 4 * (size_t)cols;
+        k->bias = k->bias != NULL ? k->bias + 4 : NULL;
+        k->m += 4;
+        k->s += 4;
+        k->out = (int8_t *)k->out + (out16 ? 8 : 4);
+    }
+}
+#else
+void bk__mv_blocks_s8(bk__mvk_t *k);
+void bk__mv_blocks_s16(bk__mvk_t *k);
+static void bk__mv_blocks(bk__mvk_t *k, int out16)
+{
+    if (out16) {
+        bk__mv_blocks_s16(k);
+    } else {
+        bk__mv_blocks_s8(k);
+    }
+}
+
+/* The blocks in assembly (all 14 registers in the dot product). Per block: the bias (LDM) or
+ * zeros; the dot product of the rows p, p + s, p + 2s, p + 3s (register offsets from one
+ * pointer; s3 = 3s) against the widened input, per group of 4 inputs one LDRD of the input
+ * words (x0, x2), (x1, x3), the weight loads in pipelined pairs, per row SXTB16, SMLAD, SXTB16
+ * ROR 8, SMLAD (21 instructions, 25 cycles_est per 16 MACs), four groups per loop iteration;
+ * the leftover groups and columns; the short requantisation (bk_masked.h) with the output offset;
+ * SSAT to the output type, the clamp when the activation range is narrower, one or two word
+ * stores (unaligned stores are fine on the Cortex-M4). */
+/* clang-format off */
+__asm(
+"    .syntax unified\n"
+"    .thumb\n"
+/* one group: r11 x, r8 p, r9 s, r10 s3; r0 / r1 input words, r2 / r3 / lr temps, r4-r7 acc */
+"    .macro BKMV_G\n"
+"    ldrd   r0, r1, [r11], #8\n"
+"    ldr    r2, [r8, r9]\n"
+"    ldr    r3, [r8, r9, lsl #1]\n"
+"    sxtb16 lr, r2\n"
+"    smlad  r5, lr, r0, r5\n"
+"    sxtb16 r2, r2, ror #8\n"
+"    smlad  r5, r2, r1, r5\n"
+"    sxtb16 lr, r3\n"
+"    smlad  r6, lr, r0, r6\n"
+"    sxtb16 r3, r3, ror #8\n"
+"    smlad  r6, r3, r1, r6\n"
+"    ldr    r2, [r8, r10]\n"
+"    ldr    r3, [r8], #4\n"
+"    sxtb16 lr, r2\n"
+"    smlad  r7, lr, r0, r7\n"
+"    sxtb16 r2, r2, ror #8\n"
+"    smlad  r7, r2, r1, r7\n"
+"    sxtb16 lr, r3\n"
+"    smlad  r4, lr, r0, r4\n"
+"    sxtb16 r3, r3, ror #8\n"
+"    smlad  r4, r3, r1, r4\n"
+"    .endm\n"
+/* requantise \\a: r2 = multipliers, r3 = shifts (post-incremented), temps r0, r1, r8;
+ * ip = 0x80000000, lr = output offset; then SSAT to \\bits */
+"    .macro BKMV_RQ a, bits\n"
+"    ldr    r1, [r3], #4\n"
+"    ldr    r8, [r2], #4\n"
+"    lsl    r8, r8, #1\n"
+"    and    r0, \\a, r8, asr #31\n"
+"    mvns   r1, r1\n"
+"    bmi    .Lbkmv_p\\@\n"
+"    add    r0, r0, \\a, asr #31\n"
+"    smmlar r0, \\a, r8, r0\n"
+"    asr    r1, ip, r1\n"
+"    smmlsr \\a, r0, r1, lr\n"
+".Lbkmv_r\\@:\n"
+"    ssat   \\a, #\\bits, \\a\n"
+"    .subsection 1\n"
+".Lbkmv_p\\@:\n"
+"    mvn    r1, r1\n"
+"    lsl    r1, \\a, r1\n"
+"    and    r0, r1, r8, asr #31\n"
+"    smmlar r0, r1, r8, r0\n"
+"    add    \\a, r0, lr\n"
+"    b      .Lbkmv_r\\@\n"
+"    .subsection 0\n"
+"    .endm\n"
+/* the whole routine; \\bits 8 or 16 */
+"    .macro BKMV_FN name, bits\n"
+"    .pushsection .text.\\name,\"ax\",%progbits\n"
+"    .align 2\n"
+"    .global \\name\n"
+"    .type  \\name, %function\n"
+"    .thumb_func\n"
+"\\name:\n"                            /* r0 = k */
+"    push   {r0, r4-r11, lr}\n"
+"    ldr    r1, [r0, #36]\n"
+"    cmp    r1, #0\n"
+"    ble    .Lbkmv_ret\\@\n"
+".Lbkmv_blk\\@:\n"
+"    ldr    r1, [r0, #20]\n"           /* bias */
+"    cbz    r1, .Lbkmv_nob\\@\n"
+"    ldm    r1!, {r4-r7}\n"
+"    str    r1, [r0, #20]\n"
+"    b      .Lbkmv_dot\\@\n"
+".Lbkmv_nob\\@:\n"
+"    movs   r4, #0\n"
+"    movs   r5, #0\n"
+"    movs   r6, #0\n"
+"    movs   r7, #0\n"
+".Lbkmv_dot\\@:\n"
+"    ldr    r11, [r0]\n"               /* x */
+"    ldrd   r8, r9, [r0, #4]\n"       /* p, s */
+"    add    r10, r9, r9, lsl #1\n"     /* s3 */
+"    ldr    ip, [r0, #12]\n"           /* quads */
+"    cmp    ip, #0\n"
+"    beq    .Lbkmv_odd\\@\n"
+".Lbkmv_loop\\@:\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
+"    subs   ip, ip, #1\n"
+"    bne    .Lbkmv_loop\\@\n"
+".Lbkmv_odd\\@:\n"
+"    ldr    r0, [sp]\n"
+"    ldr    ip, [r0, #16]\n"           /* groups % 4 | leftover columns << 2 */
+"    cmp    ip, #0\n"
+"    beq    .Lbkmv_rq\\@\n"
+"    tst    ip, #2\n"
+"    beq    .Lbkmv_g1\\@\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
+".Lbkmv_g1\\@:\n"
+"    ldr    r0, [sp]\n"
+"    ldr    ip, [r0, #16]\n"
+"    tst    ip, #1\n"
+"    beq    .Lbkmv_cols\\@\n"
+"    BKMV_G\n"
+".Lbkmv_cols\\@:\n"
+"    ldr    r0, [sp]\n"
+"    ldr    ip, [r0, #16]\n"
+"    lsrs   ip, ip, #2\n"
+"    beq    .Lbkmv_rq\\@\n"
+".Lbkmv_col\\@:\n"                     /* one column: x (int16) times each row's weight */
+"    ldrsh  r0, [r11], #2\n"
+"    ldrsb  r1, [r8, r9]\n"
+"    mla    r5, r1, r0, r5\n"
+"    ldrsb  r1, [r8, r9, lsl #1]\n"
+"    mla    r6, r1, r0, r6\n"
+"    ldrsb  r1, [r8, r10]\n"
+"    mla    r7, r1, r0, r7\n"
+"    ldrsb  r1, [r8], #1\n"
+"    mla    r4, r1, r0, r4\n"
+"    subs   ip, ip, #1\n"
+"    bne    .Lbkmv_col\\@\n"
+".Lbkmv_rq\\@:\n"
+"    ldr    r0, [sp]\n"
+"    add    r8, r8, r10\n"             /* p = row 0 + cols: the next block's row 0 is p + 3 cols */
+"    str    r8, [r0, #4]\n"
+"    ldrd   r2, r3, [r0, #24]\n"       /* multipliers, shifts */
+"    ldrd   lr, ip, [r0, #40]\n"       /* output offset, 0x80000000 */
+"    BKMV_RQ r4, \\bits\n"
+"    BKMV_RQ r5, \\bits\n"
+"    BKMV_RQ r6, \\bits\n"
+"    BKMV_RQ r7, \\bits\n"
+"    ldr    r0, [sp]\n"
+"    strd   r2, r3, [r0, #24]\n"
+"    ldrd   r8, r9, [r0, #48]\n"       /* lo, hi */
+"    ldr    r1, [r0, #56]\n"           /* clamp? */
+"    ldr    r2, [r0, #32]\n"           /* out */
+"    .if \\bits == 8\n"
+"    bfi    r4, r5, #8, #8\n"
+"    bfi    r4, r6, #16, #8\n"
+"    bfi    r4, r7, #24, #8\n"
+"    cbz    r1, .Lbkmv_st\\@\n"
+"    ssub8  r5, r4, r8\n"
+"    sel    r4, r4, r8\n"
+"    ssub8  r5, r9, r4\n"
+"    sel    r4, r4, r9\n"
+".Lbkmv_st\\@:\n"
+"    str    r4, [r2], #4\n"
+"    .else\n"
+"    cbz    r1, .Lbkmv_st\\@\n"
+"    cmp    r4, r8\n"
+"    it     lt\n"
+"    movlt  r4, r8\n"
+"    cmp    r4, r9\n"
+"    it     gt\n"
+"    movgt  r4, r9\n"
+"    cmp    r5, r8\n"
+"    it     lt\n"
+"    movlt  r5, r8\n"
+"    cmp    r5, r9\n"
+"    it     gt\n"
+"    movgt  r5, r9\n"
+"    cmp    r6, r8\n"
+"    it     lt\n"
+"    movlt  r6, r8\n"
+"    cmp    r6, r9\n"
+"    it     gt\n"
+"    movgt  r6, r9\n"
+"    cmp    r7, r8\n"
+"    it     lt\n"
+"    movlt  r7, r8\n"
+"    cmp    r7, r9\n"
+"    it     gt\n"
+"    movgt  r7, r9\n"
+".Lbkmv_st\\@:\n"
+"    pkhbt  r4, r4, r5, lsl #16\n"
+"    pkhbt  r6, r6, r7, lsl #16\n"
+"    str    r4, [r2], #4\n"
+"    str    r6, [r2], #4\n"
+"    .endif\n"
+"    str    r2, [r0, #32]\n"
+"    ldr    r1, [r0, #36]\n"
+"    subs   r1, r1, #1\n"
+"    str    r1, [r0, #36]\n"
+"    bne    .Lbkmv_blk\\@\n"
+".Lbkmv_ret\\@:\n"
+"    pop    {r0, r4-r11, pc}\n"
+"    .size  \\name, . - \\name\n"
+"    .popsection\n"
+"    .endm\n"
+"    BKMV_FN bk__mv_blocks_s8, 8\n"
+"    BKMV_FN bk__mv_blocks_s16, 16\n"
+"    .purgem BKMV_FN\n"
+"    .purgem BKMV_G\n"
+"    .purgem BKMV_RQ\n");
+/* clang-format on */
+#endif
+
+static uint32_t bk__mv_bound(int32_t v, int out16)
+{
+    return out16 ? (uint32_t)v : bk__bytes4(v);
+}
+
+/* out[r] = clamp(MBQM(bias[r] + dot(w[r], xe), M[r], s[r]) + offset): the full 4-row blocks in
+ * one call of the block routine, the rows % 4 last ones one by one. */
+static void bk__matvec(const int16_t *xe, const int8_t *w, int32_t rows, int32_t cols, const bk__out_t *o,
+                       void *out, int out16)
+{
+    const int32_t groups = cols >> 2, blocks = rows >> 2;
+    const int32_t tmin = out16 ? -32768 : -128, tmax = out16 ? 32767 : 127;
+    bk__mvk_t k = {xe, w, cols, groups >> 2, (groups & 3) | ((cols & 3) << 2), o->bias, o->multiplier, o->shift,
+                   out, blocks, o->offset, 0x80000000u, bk__mv_bound(o->act_min, out16),
+                   bk__mv_bound(o->act_max, out16), o->act_min != tmin || o->act_max != tmax};
+    if (blocks > 0) {
+        bk__mv_blocks(&k, out16);
+    }
+    for (int32_t r = blocks << 2; r < rows; r++) {
+        const int8_t *wr = w + (size_t)r * (size_t)cols;
+        int32_t acc = bk__dot1(xe, wr, groups, o->bias != NULL ? o->bias[r] : 0);
+        for (int32_t j = groups << 2; j < cols; j++) {
+            acc = bk_add_wrap(acc, wr[j] * xe[j]);
+        }
+        const int32_t v = bk__mv_out(acc, o->multiplier[r], o->shift[r], o);
+        if (out16) {
+            ((int16_t *)out)[r] = (int16_t)v;
+        } else {
+            ((int8_t *)out)[r] = (int8_t)v;
+        }
+    }
+}
+
+void bk__matvec_s8(const int16_t *xe, const int8_t *w, int32_t rows, int32_t cols, const bk__out_t *o, int8_t *out)
+{
+    bk__matvec(xe, w, rows, cols, o, out, 0);
+}
+
+void bk__matvec_s16(const int16_t *xe, const int8_t *w, int32_t rows, int32_t cols, const bk__out_t *o,
+                    int16_t *out)
+{
+    bk__matvec(xe, w, rows, cols, o, out, 1);
+}
 
 #else
 typedef int bk__matvec_unused_t; /* reference build: nothing here (ISO C needs a declaration) */

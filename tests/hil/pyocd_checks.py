@@ -57,10 +57,10 @@ int main(void)
 
 # how: (what the firmware's ERROR reply must say, what the debug port's decoding must say)
 FAULTS = {
-    "b": (["FAULT BusFault", "CFSR=00008200", "BFAR=30000000"], ["in BusFault", "PRECISERR BFARVALID",
+    "b": (["FAULT BusFault", "CFSR=00008200", "BFAR=30000000"], ["in the BusFault handler", "PRECISERR BFARVALID",
                                                                   "BFAR=30000000"]),
-    "u": (["FAULT UsageFault", "CFSR=00010000"], ["in UsageFault", "UsageFault: UNDEFINSTR"]),
-    "d": (["FAULT UsageFault", "CFSR=02000000"], ["in UsageFault", "UsageFault: DIVBYZERO"]),
+    "u": (["FAULT UsageFault", "CFSR=00010000"], ["in the UsageFault handler", "UsageFault: UNDEFINSTR"]),
+    "d": (["FAULT UsageFault", "CFSR=02000000"], ["in the UsageFault handler", "UsageFault: DIVBYZERO"]),
 }
 
 

@@ -16,11 +16,11 @@ IMAGE = os.environ.get("BENCH_HIL_IMAGE")
 def test_board_answers_hello_and_counts_cycles(tmp_path: Path) -> None:
     import numpy as np
 
-    from bench.targets.drivers import make_driver
     from bench.images import find_image, verify_image
     from bench.link.session import Session
     from bench.runner.stream import check_hello
     from bench.targets import load_target
+    from bench.targets.drivers import make_driver
 
     target = load_target(TARGET)  # type: ignore[arg-type]
     entry = find_image(IMAGE)  # type: ignore[arg-type]

@@ -56,7 +56,7 @@ def test_skipped_channels_cost_less(images):
 def test_dsp_image_runs_the_assembly_routines(images):
     """The DSP image links the three kernels' assembly routines, the reference image none."""
     _, elves = images
-    want = {"bk__dw_dsp_frame", "bk__pw_dsp_rows", "bk__pwt_passes", "bk__rq_run4"}
+    want = {"bk__dw_dsp_frame", "bk__pw_dsp_rows", "bk__pwt_passes", "bk__pwt_dense", "bk__rq_run4"}
 
     def syms(elf):
         out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout

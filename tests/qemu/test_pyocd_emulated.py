@@ -141,3 +141,116 @@ def test_fault_reports_reach_the_host_with_decoded_registers(target, tmp_path, b
     elf = checks.build_fault_app("netduinoplus2", tmp_path / "app")
     log = checks.check_fault_reports(target, elf, tmp_path)
     assert "probe: qemu:netduinoplus2" in log
+
+
+FAULTING_MODEL = r"""
+/* passthrough that faults on purpose in its FAULT_AT-th frame (counted over the whole run) */
+#include <stdint.h>
+
+#include "bench_model.h"
+#include "bench_proto.h"
+
+static uint32_t frames;
+
+static void f_reset(void) {}
+
+static int f_configure(const char *key, int32_t value)
+{
+    (void)key;
+    (void)value;
+    return BENCH_ERR_UNKNOWN_OPTION;
+}
+
+static void f_process(const int16_t *in, int16_t *out, bench_frame_ctx_t *ctx)
+{
+    for (unsigned i = 0; i < 256u; i++) {
+        out[i] = in[i];
+    }
+    if (++frames == FAULT_AT) {
+        (void)*(volatile uint32_t *)0x30000000u; /* unmapped: precise BusFault */
+    }
+    bench_mark(ctx, 0);
+}
+
+static const char *const stage_names[] = {"copy"};
+
+const bench_model_t bench_model = {
+    .family = "passthrough",
+    .sample_rate = 16000,
+    .frame_len = 256,
+    .hop_len = 256,
+    .n_stages = 1,
+    .stage_names = stage_names,
+    .reset = f_reset,
+    .configure = f_configure,
+    .process = f_process,
+};
+"""
+
+
+@pytest.fixture()
+def faulting_image(tmp_path):
+    """A manifest image (board netduinoplus2, family passthrough) that faults in frame 6 of the
+    second synthetic utterance (the first has 63 frames)."""
+    from bench.imagebuild import build_all, write_manifest
+
+    src = tmp_path / "faulting_model.c"
+    src.write_text(FAULTING_MODEL)
+    spec = tmp_path / "images.toml"
+    spec.write_text(f'[[image]]\nname = "fault-at-70-netduinoplus2"\nboard = "netduinoplus2"\napp = "agent"\n'
+                    f'model_family = "passthrough"\nsources = ["{src}"]\ncflags = ["-DFAULT_AT=70u"]\n'
+                    'description = "passthrough that faults in its 70th frame"\n')
+    images = tmp_path / "images"
+    write_manifest(build_all(images, spec_path=spec), images)
+    return images
+
+
+def test_a_fault_during_a_run_names_the_board_and_the_registers_and_keeps_what_was_measured(
+        faulting_image, results_dir, synth_utts, board_state):
+    image = "fault-at-70-netduinoplus2"
+    run = Runner(RunOptions(target=TARGET, images=(image,), metrics=False, manifest_dir=str(faulting_image)),
+                 utterances=synth_utts).start()
+    meta = run.read_meta()["images"][image]
+    assert meta["status"] == "failed"
+    err = meta["utterance_errors"]["noise"]
+    # the firmware's report: inside the measured region interrupts are masked (PRIMASK), so the
+    # BusFault escalates to a HardFault (HFSR.FORCED) with the BusFault's status kept in CFSR
+    assert "FAULT HardFault CFSR=00008200 HFSR=40000000" in err and "BFAR=30000000" in err, err
+    assert "tone" not in meta["utterance_errors"]
+    kept = run.frames(image)
+    assert set(kept.column("utt").to_pylist()) == {"tone"} and kept.num_rows == 63  # what was measured stays
+    assert np.array_equal(run.read_audio(image, "tone"), synth_utts[0].noisy)
+    log = checks.driver_log(run, image)
+    # the debug port's post-mortem at stop: the board, the handler, the decoded registers
+    assert re.search(r"FAULT on board qemu:netduinoplus2: .*in the HardFault handler.*CFSR=00008200 "
+                     r"\(BusFault: PRECISERR BFARVALID\); HFSR=40000000 \(FORCED\); BFAR=30000000", log), log
+    assert meta.get("target_uid") == "qemu:netduinoplus2"
+
+
+def test_a_board_that_locks_up_is_reported_with_the_emulators_account(target, tmp_path, board_state):
+    """A reset vector without the Thumb bit: INVSTATE, escalated to a HardFault whose vector is 0:
+    lockup. A board's DHCSR would say S_LOCKUP; QEMU ends itself ("qemu: fatal: Lockup"), and the
+    emulated probe says so, naming the board."""
+    import struct
+    import time
+
+    elf = tmp_path / "lockup.elf"
+    elf.write_bytes(checks.elf_bytes([(0x0800_0000, struct.pack("<II", 0x2000_1000, 0x0800_0008) + bytes(56))],
+                                     0x0800_0008))
+    d = PyocdDriver(target, tmp_path / "d")
+    try:
+        d.start(elf)  # programmed, verified, reset, resumed: the core locks up at its first instruction
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                d.inspect()
+            except TargetError as e:
+                msg = str(e)
+                break
+            assert time.monotonic() < deadline, "the core never locked up"
+            time.sleep(0.1)
+    finally:
+        d.stop()
+    assert "reading the core state of board qemu:netduinoplus2 failed" in msg, msg
+    assert "qemu: fatal: Lockup" in msg, msg
+    assert "core state at stop not readable" in d.logs()

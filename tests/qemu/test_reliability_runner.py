@@ -18,7 +18,7 @@ import pytest
 from bench.errors import ResultsError
 from bench.paths import repo_root
 from bench.results.store import Run
-from bench.runner.run import Runner, RunInterrupted, RunOptions
+from bench.runner.run import RunInterrupted, Runner, RunOptions
 
 pytestmark = pytest.mark.qemu
 

@@ -31,9 +31,9 @@ def test_every_command_module_registers():
 
 def test_each_command_parses_to_its_run():
     p = build_parser()
-    argv = {"run": [], "show": ["r"], "targets": [], "images": [], "families": [], "train": ["dyncp"],
+    argv = {"run": [], "show": ["r"], "targets": [], "boards": [], "images": [], "families": [], "train": ["dyncp"],
             "data": ["check"], "quantize": ["m", "--calib", "c"], "evaluate": ["m"], "export": ["c", "m"],
-            "kernels": ["bench"], "probes": ["evaluate", "m"], "compare": ["a", "b"], "history": [],
+            "kernels": ["bench"], "search": ["mpgru", "--task", "digits"], "probes": ["evaluate", "m"], "compare": ["a", "b"], "history": [],
             "baseline": ["list"], "gate": [], "report": ["r"], "index": []}
     assert set(argv) == set(COMMAND_MODULES)
     for name, rest in argv.items():

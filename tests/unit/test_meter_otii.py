@@ -19,7 +19,7 @@ FS = 50_000.0
 
 def _meter(marker: str = "GPI1", stage: str = "GPI2", **options: Any) -> Any:
     return make_meter(target(kind="otii", device="sim", supply_v=3.3, sample_rate=FS, marker=marker,
-                             stage_marker=stage, options={"sim_noise_a": 1e-6, **options}))
+                             stage_marker=stage, options={"sim_noise_a": 1e-6, "sim_seed": 0, **options}))
 
 
 @pytest.mark.parametrize("marker,stage", [("GPI1", "GPI2"), ("RX", "")], ids=["gpi", "uart-log"])

@@ -22,7 +22,7 @@ LSB_RANGE1 = 4 * ADC_MULT / R[1] * GI[1]  # ~0.43 uA: the ~2.5 mA run current si
 
 
 def _meter(**options: Any) -> Any:
-    opts = {"sim_noise_a": 1e-6, **options}
+    opts = {"sim_noise_a": 1e-6, "sim_seed": 0, **options}
     mode = opts.pop("mode", "ampere")
     return make_meter(target(kind="ppk2", device="sim", supply_v=3.3, marker="D0", stage_marker="D1",
                              options={"mode": mode, **opts}))

@@ -131,14 +131,29 @@ class FakeTarget:
     def reset_and_halt(self, reset_type: Any = None) -> None:
         self.w.calls.append(("reset_and_halt",))
 
+    def get_state(self) -> Any:
+        self.w.calls.append(("get_state",))
+        if self.w.state_error is not None:
+            raise self.w.state_error
+        return SimpleNamespace(name=self.w.core_state)
+
+    def halt(self) -> None:
+        self.w.calls.append(("halt",))
+
+    def read_core_registers_raw(self, regs: list[str]) -> list[int]:
+        self.w.calls.append(("read_regs", tuple(regs)))
+        return [self.w.core_regs.get(r, 0) for r in regs]
+
     def resume(self) -> None:
         self.w.calls.append(("resume",))
 
 
 class FakeProbe:
-    def __init__(self, uid: str, description: str = "STM32 STLink"):
+    def __init__(self, uid: str, description: str = "STM32 STLink", serial_url: str | None = None):
         self.unique_id = uid
         self.description = description
+        if serial_url is not None:  # a probe that knows its board's UART (the emulated probe)
+            self.serial_url = serial_url
 
 
 class FakeSession:
@@ -177,6 +192,10 @@ class World:
         self.mp = monkeypatch
         self.calls: list[tuple[Any, ...]] = []
         self.probes = [FakeProbe(UID), FakeProbe(OTHER_UID)]
+        self.explicit_probes: list[FakeProbe] = []  # listed only when asked for by a `type:` uid
+        self.core_state = "HALTED"
+        self.core_regs: dict[str, int] = {}
+        self.state_error: Exception | None = None
         self.ports = [FakePort("/dev/ttyS0", None),
                       FakePort("/dev/ttyACM0", OTHER_UID, "STLink Virtual COM Port"),
                       FakePort("/dev/ttyACM1", UID, "STLink Virtual COM Port")]
@@ -200,6 +219,11 @@ class World:
             def get_all_connected_probes(blocking: bool = True, unique_id: str | None = None) -> list[Any]:
                 world.calls.append(("list_probes", blocking, unique_id))
                 assert blocking is False, "the driver must never wait for a probe"
+                if unique_id is not None:  # pyOCD's aggregator: `type:` picks that plugin only
+                    kind = unique_id.split(":", 1)[0]
+                    if kind not in ("qemu", "remote"):
+                        raise Exception(f"unknown debug probe type '{kind}'")
+                    return [p for p in world.explicit_probes if p.unique_id == unique_id]
                 return list(world.probes)
 
             @staticmethod
@@ -213,7 +237,7 @@ class World:
                 if unique_id and unique_id.startswith("remote:"):
                     probe = FakeProbe(unique_id, "remote")
                 else:
-                    found = [p for p in world.probes if p.unique_id == unique_id]
+                    found = [p for p in world.probes + world.explicit_probes if p.unique_id == unique_id]
                     if not found:
                         return None
                     probe = found[0]
@@ -539,7 +563,7 @@ def test_open_link_jlink_serial_is_zero_padded(world: World, tmp_path: Path, ima
     assert d.open_link().url == "/dev/ttyACM7"
 
 
-@pytest.mark.parametrize("url", ["/dev/ttyUSB3", "rfc2217://labhost:7000"])
+@pytest.mark.parametrize("url", ["/dev/ttyUSB3", "rfc2217://labhost:7000", "socket://127.0.0.1:7000"])
 def test_open_link_explicit_serial_wins(world: World, tmp_path: Path, image: Path, url: str) -> None:
     d = PyocdDriver(make_target(tmp_path, serial=url), tmp_path)
     d.start(image)
@@ -764,4 +788,127 @@ def test_real_session_board_and_target_construction(monkeypatch: pytest.MonkeyPa
         d.start(foreign)  # refused from the real target's memory map, before open()
     with pytest.raises(TargetError, match="could not connect .*stub probe: no hardware"):
         d.start(image)    # the image fits; pyOCD's Session.open() fails and is reported
+    d.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Probes named by plugin (`qemu:`), a probe's own UART, emulated counters, the post-mortem at stop
+# ---------------------------------------------------------------------------------------------
+
+EMU_UID = "qemu:netduinoplus2"
+
+
+def emulated_target(tmp_path: Path, **pyocd_opts: Any) -> Any:
+    opts = {"target_type": "stm32f429xi", "probe_uid": EMU_UID, **pyocd_opts}
+    data = {"name": "emu", "driver": "pyocd", "board": "netduinoplus2", "cpu": "cortex-m4f",
+            "clock_hz": 168_000_000,
+            "counter": {"kind": "instructions", "timer_hz": 1_000_000_000, "icount_shift": 7}, "pyocd": opts}
+    return parse_target(data, where="test", path=tmp_path / "emu.toml")
+
+
+def test_a_probe_named_by_its_plugin_is_looked_up_explicitly(world: World, tmp_path: Path, image: Path) -> None:
+    world.explicit_probes = [FakeProbe(EMU_UID, "QEMU emulated netduinoplus2", "socket://127.0.0.1:4321")]
+    d = PyocdDriver(emulated_target(tmp_path), tmp_path)
+    d.start(image)
+    assert d.probe_uid == EMU_UID
+    assert ("list_probes", False, None) in world.calls and ("list_probes", False, EMU_UID) in world.calls
+    link: Any = d.open_link()  # the probe's own UART; no USB serial-port search
+    assert link.url == "socket://127.0.0.1:4321" and world.comports_calls == 0
+    d.stop()
+
+
+def test_explicit_serial_wins_over_the_probes_own(world: World, tmp_path: Path, image: Path) -> None:
+    world.explicit_probes = [FakeProbe(EMU_UID, "QEMU", "socket://127.0.0.1:4321")]
+    d = PyocdDriver(emulated_target(tmp_path, serial="socket://127.0.0.1:7000"), tmp_path)
+    d.start(image)
+    assert d.open_link().url == "socket://127.0.0.1:7000"
+
+
+def test_a_probe_plugin_name_pyocd_does_not_know(world: World, tmp_path: Path, image: Path) -> None:
+    d = PyocdDriver(make_target(tmp_path, probe_uid="foo:bar"), tmp_path)
+    with pytest.raises(TargetError, match=r"probe_uid 'foo:bar': pyOCD has no probe plugin 'foo'"):
+        d.start(image)
+
+
+def test_an_absent_emulated_probe_lists_the_probes_seen(world: World, tmp_path: Path, image: Path) -> None:
+    d = PyocdDriver(emulated_target(tmp_path, probe_uid="qemu:nosuchboard"), tmp_path)
+    with pytest.raises(TargetError, match=rf"debug probe 'qemu:nosuchboard' is not connected\. Probes pyOCD "
+                                          rf"sees: {UID}"):
+        d.start(image)
+
+
+def test_an_instruction_counting_target_leaves_the_dwt_alone(world: World, tmp_path: Path, image: Path) -> None:
+    world.explicit_probes = [FakeProbe(EMU_UID)]
+    d = PyocdDriver(emulated_target(tmp_path), tmp_path)
+    d.start(image)
+    assert not [c for c in world.calls if c[0] == "write32"]
+    names = world.names()
+    assert names.index("reset_and_halt") < names.index("resume")
+    assert "DWT cycle counter not used" in d.logs()
+    world.calls.clear()
+    d.reset()
+    assert world.names() == ["reset_and_halt", "resume"]
+
+
+def test_stop_reads_the_core_and_decodes_a_fault(world: World, tmp_path: Path, image: Path) -> None:
+    from bench.targets.drivers.pyocd.fault import BFAR, CFSR, HFSR
+
+    d = PyocdDriver(make_target(tmp_path), tmp_path)
+    d.start(image)
+    world.core_state = "RUNNING"
+    world.core_regs = {"pc": 0x0800_11E2, "lr": 0x0800_11BD, "sp": 0x2000_1F00, "xpsr": 0x6100_0003}
+    world.regs.update({CFSR: 0x0000_8200, HFSR: 0x4000_0000, BFAR: 0x3000_0000})
+    world.calls.clear()
+    d.stop()
+    names = world.names()
+    assert names.index("halt") < names.index("read_regs") < names.index("resume") < names.index("close")
+    log = d.logs()
+    assert (f"FAULT on board {UID}: core running (halted to read it), in the HardFault handler, PC=080011E2 "
+            "LR=080011BD SP=20001F00 xPSR=61000003; CFSR=00008200 (BusFault: PRECISERR BFARVALID); "
+            "HFSR=40000000 (FORCED); BFAR=30000000 (the faulting address)") in log, log
+    assert d.core_report is not None and d.core_report.in_fault
+
+
+def test_stop_without_a_fault_and_with_a_dead_board(world: World, tmp_path: Path, image: Path) -> None:
+    d = PyocdDriver(make_target(tmp_path), tmp_path)
+    d.start(image)
+    report = d.inspect()
+    assert not report.in_fault and "no fault recorded" in report.describe()
+    assert "halt" not in world.names()  # halted already: nothing to halt or resume
+    world.state_error = RuntimeError("USB gone")
+    with pytest.raises(TargetError, match=f"reading the core state of board {UID} failed .*USB gone"):
+        d.inspect()
+    d.stop()  # never raises
+    assert "core state at stop not readable (RuntimeError: USB gone)" in d.logs()
+    assert world.sessions[0].closed == 1
+
+
+@pytest.mark.parametrize("cfsr,text", [
+    (0x0000_8200, "CFSR=00008200 (BusFault: PRECISERR BFARVALID)"),
+    (0x0001_0000, "CFSR=00010000 (UsageFault: UNDEFINSTR)"),
+    (0x0200_0000, "CFSR=02000000 (UsageFault: DIVBYZERO)"),
+    (0x0000_0082, "CFSR=00000082 (MemManage: DACCVIOL MMARVALID)"),
+    (0x0008_0400, "CFSR=00080400 (BusFault: IMPRECISERR; UsageFault: NOCP)"),
+    (0, "CFSR=00000000"),
+])
+def test_cfsr_decoding(cfsr: int, text: str) -> None:
+    from bench.targets.drivers.pyocd.fault import decode_cfsr
+
+    assert decode_cfsr(cfsr) == text
+
+
+def test_skip_check_reads_the_identity_line_first(world: World, tmp_path: Path) -> None:
+    ident = b"bench-agent agent-test 0123abcd4567\r\n"
+    img = tmp_path / "ident.elf"
+    img.write_bytes(elf_bytes([(0x0800_0000, bytes(range(256)) * 8 + ident + b"\x00" * 16)]))
+    d = PyocdDriver(make_target(tmp_path, skip_unchanged=True), tmp_path)
+    d.start(img)  # empty flash: one small read of the identity line, then programming
+    reads = [c for c in world.calls if c[0] == "read8"]
+    first_program = world.names().index("program")
+    assert world.calls.index(reads[0]) < first_program and reads[0] == ("read8", 0x0800_0800, len(ident) - 2)
+    assert sum(1 for c in world.calls[:first_program] if c[0] == "read8") == 1
+    assert "flash does not hold 'bench-agent agent-test 0123abcd4567'" in d.logs()
+    d.stop()
+    d.start(img)  # same build: identity matches, the whole image compared, programming skipped
+    assert "build 0123abcd4567" in d.logs() and "programming skipped" in d.logs()
     d.stop()

@@ -1,13 +1,17 @@
 """docs/errors.md, the catalogue of every error the bench can give (#16): every error class of
 bench/errors.py is in it, and every test it names exists.
 
-The catalogue is generated from the code and the tests, then the class introductions are written by
-hand (CLASS_GUIDE below): every `raise X(...)` and every error object built to be raised later
+The catalogue is generated from the code and the tests; the class introductions are written by hand
+(CLASS_GUIDE below). Every `raise X(...)` and every error object built to be raised later
 (`return LinkError(...)`) in bench/ is one entry, with its message (which, by the convention of
-bench/errors.py, says what went wrong and what to do) and the test whose `match=` / `in str(...)`
-text is taken from that message. Regenerate after adding errors:
+bench/errors.py, says what went wrong and what to do) and the tests that produce it. Which test
+produces which error is traced, not guessed: the test suites run with this module as a pytest plugin
+(`-p test_reliability_catalogue`), which wraps BenchError.__init__ and records, per test, the source
+line that built each error. Errors outside the BenchError tree (ValueError, ...) fall back to the
+text of the tests' `match=` patterns. Regenerate after adding errors:
 
-    .venv/bin/python tests/unit/test_reliability_catalogue.py     # rewrites docs/errors.md
+    .venv/bin/python tests/unit/test_reliability_catalogue.py --trace tests/unit tests/qemu
+    .venv/bin/python tests/unit/test_reliability_catalogue.py        # from the last trace, no test run
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ class Site:
     path: str
     func: str
     message: str
+    lines: tuple[int, int] = (0, 0)  # first and last line of the call that builds the error
     tests: list[str] = field(default_factory=list)
 
 
@@ -121,7 +126,7 @@ def error_sites() -> list[Site]:
         tree = ast.parse(p.read_text(), str(p))
         rel = str(p.relative_to(ROOT))
 
-        def visit(node: ast.AST, func: str) -> None:
+        def visit(node: ast.AST, func: str, rel: str = rel) -> None:
             for child in ast.iter_child_nodes(node):
                 name = func
                 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -135,8 +140,9 @@ def error_sites() -> list[Site]:
                             msg = _literal(args[2]) if len(args) > 2 else "device error {code}: {text}"
                         else:
                             msg = _literal(args[0]) if args else ""
-                        sites.append(Site(cname, rel, func, msg if msg is not None else "(message built at run time)"))
-                visit(child, name)
+                        sites.append(Site(cname, rel, func, msg if msg is not None else "(message built at run time)",
+                                          (child.lineno, child.end_lineno or child.lineno)))
+                visit(child, name, rel)
 
         visit(tree, "<module>")
     return [s for s in sites if not (s.cls in BUILTIN and s.message == "" and s.cls == "AssertionError")]
@@ -148,7 +154,7 @@ def _pieces(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"\.\*|\.\+|\\[dswDSW][+*]?|\[[^\]]*\][+*?]?|\{[^}]*\}|[$^]|\(\?[^)]*\)", text)]
 
 
-def test_texts() -> dict[str, list[str]]:
+def expected_texts() -> dict[str, list[str]]:
     """'tests/x.py::test_name' -> the string constants in that test (and in its parametrization)."""
     out: dict[str, list[str]] = {}
     for p in sorted((ROOT / "tests").rglob("test_*.py")):
@@ -174,7 +180,7 @@ def map_tests(sites: list[Site], min_len: int = 12) -> None:
     long literal segment (20+ characters) of exactly one site's message found in a piece."""
     literal = [[seg.strip() for seg in re.split(r"\{[^}]*\}", s.message) if len(seg.strip()) >= min_len]
                for s in sites]
-    for test, strings in test_texts().items():
+    for test, strings in expected_texts().items():
         for text in strings:
             for piece in _pieces(text):
                 if len(piece) < min_len:
@@ -186,6 +192,61 @@ def map_tests(sites: list[Site], min_len: int = 12) -> None:
                     (i,) = hits
                     if test not in sites[i].tests:
                         sites[i].tests.append(test)
+
+
+TRACE = ROOT / "build" / "error-trace.json"  # the last trace: {"path:line": [test, ...]}
+_hits: dict[str, set[str]] = defaultdict(set)
+_current = [""]
+
+
+def pytest_configure(config: object) -> None:  # active only when this module is loaded with -p
+    from bench import errors
+
+    original = errors.BenchError.__init__
+
+    def traced(self: BaseException, *args: object, **kw: object) -> None:
+        f = sys._getframe(1)
+        while f is not None and f.f_code.co_name == "__init__" and isinstance(f.f_locals.get("self"),
+                                                                               errors.BenchError):
+            f = f.f_back  # a subclass's own __init__ (DeviceError): the site is its caller
+        if f is not None and _current[0]:
+            _hits[f"{f.f_code.co_filename}:{f.f_lineno}"].add(_current[0])
+        original(self, *args, **kw)  # type: ignore[arg-type]
+
+    errors.BenchError.__init__ = traced  # type: ignore[method-assign]
+
+
+def pytest_runtest_setup(item: object) -> None:
+    _current[0] = str(getattr(item, "nodeid", "")).split("[")[0]
+
+
+def pytest_unconfigure(config: object) -> None:
+    import json
+
+    out = Path(__import__("os").environ.get("BENCH_ERROR_TRACE", str(TRACE)))
+    old = json.loads(out.read_text()) if out.is_file() else {}
+    for k, v in _hits.items():
+        old[k] = sorted(set(old.get(k, [])) | v)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(old, indent=0, sort_keys=True))
+
+
+def apply_trace(sites: list[Site], trace: dict[str, list[str]]) -> None:
+    """Give each site the tests that built its error (module doc), by file and line range."""
+    by_file: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for key, tests in trace.items():
+        path, _, line = key.rpartition(":")
+        try:
+            rel = str(Path(path).resolve().relative_to(ROOT))
+        except ValueError:
+            continue
+        for t in tests:
+            by_file[rel].append((int(line), t))
+    for s in sites:
+        for line, t in by_file.get(s.path, []):
+            if s.lines[0] <= line <= s.lines[1] and t not in s.tests:
+                s.tests.append(t)
+        s.tests.sort()
 
 
 def _is_bench_error(c: str, classes: dict[str, str]) -> bool:
@@ -218,7 +279,8 @@ def render(sites: list[Site]) -> str:
         "this file; the class introductions are written by hand there). Every `raise X(...)` in `bench/`, and",
         "every error built to be raised later (`return LinkError(...)`), is one entry: where it is raised, its",
         "message (placeholders as `{...}`; by the convention of `bench/errors.py` a message says what went",
-        "wrong and what to do), and the test that produces it (a test whose expected text is taken from the",
+        "wrong and what to do), and the tests that produce it (traced: the tests that built that error while",
+        "they ran; for errors outside the `BenchError` tree, the tests whose expected text is taken from the",
         "message). Search this page for a fragment of the message you got.",
         "",
         f"**{len(sites)} errors** in all: **{n_user}** that a user sees (the `bench.errors` tree, `BenchError`",
@@ -250,14 +312,21 @@ def render(sites: list[Site]) -> str:
         for s in by_cls.get(c, []):
             n += 1
             msg = s.message.replace("`", "'").replace("\n", " ").strip() or "(no message)"
-            tests = ", ".join(f"`{t}`" for t in s.tests) or "none yet"
+            more = f" (and {len(s.tests) - 3} more)" if len(s.tests) > 3 else ""
+            tests = (", ".join(f"`{t}`" for t in s.tests[:3]) + more) or "none yet"
             lines.append(f"{n}. `{s.path}` `{s.func}`: {msg}  \n   test: {tests}")
     return "\n".join(lines) + "\n"
 
 
 def build() -> str:
+    import json
+
     sites = error_sites()
-    map_tests(sites)
+    classes = error_classes()
+    if TRACE.is_file():
+        apply_trace(sites, json.loads(TRACE.read_text()))
+    guess = [s for s in sites if not _is_bench_error(s.cls, classes)]  # builtins: no trace, the tests' text
+    map_tests(guess)
     return render(sites)
 
 
@@ -277,15 +346,15 @@ def test_every_error_class_is_in_the_catalogue():
 
 
 def test_every_test_named_in_the_catalogue_exists():
-    named = set(re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", _doc()))
+    named = {(p, n.split("::")[-1]) for p, n in re.findall(r"`(tests/[\w/]+\.py)::([\w:]+)`", _doc())}
     assert named, "the catalogue names no test"
     missing = []
     defined: dict[str, set[str]] = {}
     for path, name in sorted(named):
         p = ROOT / path
         if path not in defined:
-            defined[path] = ({n.name for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.FunctionDef)}
-                             if p.is_file() else set())
+            defined[path] = ({n.name for n in ast.walk(ast.parse(p.read_text()))
+                              if isinstance(n, ast.FunctionDef | ast.ClassDef)} if p.is_file() else set())
         if name not in defined[path]:
             missing.append(f"{path}::{name}")
     assert not missing, f"docs/errors.md names tests that do not exist: {missing}"
@@ -299,5 +368,13 @@ def test_the_catalogue_states_its_size():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--trace"]:
+        import os
+        import subprocess
+
+        TRACE.unlink(missing_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "BENCH_ERROR_TRACE": str(TRACE)}
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "test_reliability_catalogue", "-p",
+                        "no:cacheprovider", *sys.argv[2:]], cwd=ROOT, env=env, check=False)
     DOC.write_text(build())
     print(f"wrote {DOC}", file=sys.stderr)

@@ -25,7 +25,7 @@ from bench.link import messages as m
 from bench.results.store import Run
 from bench.runner import run as runmod
 from bench.runner.guards import verified_copy
-from bench.runner.run import Runner, RunInterrupted, RunOptions, options_for_resume
+from bench.runner.run import RunInterrupted, Runner, RunOptions, options_for_resume
 from bench.runner.stream import check_result
 
 IMAGE = "passthrough-an386"
@@ -183,9 +183,9 @@ def test_an_image_replaced_after_the_checks_is_not_started(tmp_path):
     e = find_image(IMAGE)
     forged = dataclasses.replace(e, sha256="f" * 64)
     with pytest.raises(ImageError, match=r"changed after the run's checks .* it was not started"):
-        with runmod.verified_copy(forged):
+        with verified_copy(forged):
             pass
-    with runmod.verified_copy(e) as copy:
+    with verified_copy(e) as copy:
         assert copy.read_bytes() == e.path.read_bytes() and copy != e.path
 
 

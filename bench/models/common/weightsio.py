@@ -61,3 +61,35 @@ def save_model(
     (d / CONFIG_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     arrays: dict[str, Any] = {k: np.asarray(v, F32) for k, v in sorted(params.items())}
     np.savez(d / WEIGHTS_FILE, **arrays)
+
+
+QUANT_FILE = "int8.npz"
+
+
+def quant_path(path: str | Path) -> Path:
+    """A quantised model's file: ``path`` itself, or ``path``/int8.npz for a model folder."""
+    p = Path(path)
+    return p / QUANT_FILE if p.is_dir() else p
+
+
+def save_quant(path: str | Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Path:
+    """int8.npz: the integer arrays plus one JSON ``meta`` entry (sorted keys: byte-identical saves)."""
+    p = quant_path(path)
+    out = dict(arrays)
+    out["meta"] = np.array(json.dumps(meta, sort_keys=True))
+    with open(p, "wb") as f:
+        np.savez(f, **dict(sorted(out.items())))  # type: ignore[arg-type]
+    return p
+
+
+def load_quant(path: str | Path, fmt: str) -> tuple[Path, dict[str, np.ndarray], dict[str, Any]]:
+    """(file, arrays, meta) of an int8.npz whose meta names format ``fmt``; clear errors otherwise."""
+    p = quant_path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: no quantised model; make it with `bench quantize <model dir> --calib <set>`")
+    with np.load(p, allow_pickle=False) as z:
+        arr = {k: np.asarray(z[k]) for k in z.files}
+    meta = json.loads(str(arr.pop("meta")))
+    if meta.get("format") != fmt:
+        raise ConfigError(f"{p}: format {meta.get('format')!r} is not {fmt!r}; quantise the model again")
+    return p, arr, meta

@@ -33,7 +33,6 @@ Saved as ``int8.npz`` beside the float weights: integer arrays, float32 threshol
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,12 +42,13 @@ import numpy as np
 from bench.data.audio import to_float
 from bench.errors import ConfigError
 from bench.models.common import int8ops as q8
+from bench.models.common import weightsio
 from bench.models.dyncp import frontend
 from bench.models.dyncp.config import DyncpConfig
 from bench.models.dyncp.reference import DyncpModel, DyncpNet, _prelu
 
 F32 = np.float32
-QUANT_FILE = "int8.npz"
+QUANT_FILE = weightsio.QUANT_FILE
 FORMAT = "bench-dyncp-int8/1"
 Q_PRE = 2.0**-12  # back end pre-activation, Q3.12
 QUANTILE = 1e-4
@@ -131,9 +131,6 @@ class DyncpQuant:
 
     # ---- (de)serialisation --------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        p = Path(path)
-        if p.is_dir():
-            p = p / QUANT_FILE
         arrays: dict[str, np.ndarray] = {"thresholds": np.asarray(self.thresholds, F32)}
         meta_layers: dict[str, dict[str, int]] = {}
 
@@ -158,24 +155,11 @@ class DyncpQuant:
             adds[str(b.index)] = dataclasses.asdict(b.add)
         meta = {"format": FORMAT, "config": self.config.to_dict(), "layers": meta_layers, "adds": adds,
                 "scales": {k: [float(s), int(z)] for k, (s, z) in self.scales.items()}, "info": dict(self.meta)}
-        arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
-        with open(p, "wb") as f:
-            np.savez(f, **dict(sorted(arrays.items())))  # type: ignore[arg-type]
-        return p
+        return weightsio.save_quant(path, arrays, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> DyncpQuant:
-        p = Path(path)
-        if p.is_dir():
-            p = p / QUANT_FILE
-        if not p.is_file():
-            raise ConfigError(f"{p}: no quantised model; make it with "
-                              "`bench quantize <model dir> --calib <set>`")
-        with np.load(p, allow_pickle=False) as z:
-            arr = {k: np.asarray(z[k]) for k in z.files}
-        meta = json.loads(str(arr.pop("meta")))
-        if meta.get("format") != FORMAT:
-            raise ConfigError(f"{p}: format {meta.get('format')!r} is not {FORMAT!r}; quantise the model again")
+        p, arr, meta = weightsio.load_quant(path, FORMAT)
         cfg = DyncpConfig.from_dict(meta["config"])
         layers = meta["layers"]
 

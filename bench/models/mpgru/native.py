@@ -60,7 +60,8 @@ class MpNative:
         out = np.zeros(n, np.int16)
         sb = pk_scratch_bytes(k)
         scratch = np.zeros(max(1, sb // 4), np.int32)
-        q = PerChannel(m.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), s.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)))
+        i32p = ctypes.POINTER(ctypes.c_int32)
+        q = PerChannel(m.ctypes.data_as(i32p), s.ctypes.data_as(i32p))
         p = FcParams(0, output_offset, act_min, act_max)
         self._call("bk_fc_pk_s16", ctypes.byref(p), ctypes.byref(q), ctypes.c_int32(k), ctypes.c_int32(n),
                    x.ctypes.data_as(ctypes.c_void_p), w.ctypes.data_as(ctypes.c_void_p), ctypes.c_int32(bits),

@@ -17,7 +17,8 @@ def _f(v: Any, fmt: str) -> str:
 
 def front_table(res: dict[str, Any]) -> str:
     has_i = "instructions" in res["options"]["objectives"] or any("instructions" in b for b in res["baselines"])
-    head = "| point | genome (w ir iz in hr hz hn / act / bias) | model bits | vs 8-bit | error (search) | error (report) |"
+    head = ("| point | genome (w ir iz in hr hz hn / act / bias) | model bits | vs 8-bit | error (search) "
+            "| error (report) |")
     sep = "|---|---|---:|---:|---:|---:|"
     if has_i:
         head += " instr/GRU step | cycles_est/step | bit-exact |"

@@ -8,8 +8,8 @@ Per hop of 160 int16 samples (docs/nsnet2.md, "Golden model"):
    units (exact), times the window; a 320-point real DFT computed as a 160-point mixed-radix
    complex FFT (radix 2, 4, 4, 5 stages bottom-up, decimation in time) of the even/odd
    packed frame and the real-FFT split; ``P = Xr^2 + Xi^2 + eps``; ``log2 P`` by exponent
-   extraction (float bits) and a degree-6 polynomial of the mantissa (our own, the same on
-   both sides; no libm); the normalisation and the input quantisation folded into one
+   extraction (float bits) and a 256-entry table of log2 over the mantissa with linear
+   interpolation (``log2_f32``; our own, the same on both sides; no libm); the normalisation and the input quantisation folded into one
    per-bin affine map ``v = L * A[k] + B[k]``, clamped to [-128, 127] and rounded half away
    from zero -> int8 features.
 2. **network** (integer, TFLite-Micro semantics, bench.models.common.int8ops / gru_int): int8 FC
@@ -117,18 +117,40 @@ def irfft320(yr: np.ndarray, yi: np.ndarray) -> np.ndarray:
     return FFT.irfft(yr, yi)
 
 
+LOG2_BITS = 8  # log2_f32's table index: the top 8 mantissa bits
+
+
+@functools.cache
+def log2_table() -> np.ndarray:
+    """(256, 2) float32: T[i] = log2(1 + i/256) (float64, rounded once) and D[i] = T[i+1] - T[i]
+    (float32 arithmetic; exact, Sterbenz), the node values and slopes of log2_f32's interpolation.
+    The C runner holds the same numbers (nsnet2.c, NN_LOG2_TD; :func:`log2_table_c_source`)."""
+    n = 1 << LOG2_BITS
+    t = np.log2(1.0 + np.arange(n + 1, dtype=np.float64) / n).astype(F32)
+    out = np.stack([t[:n], t[1:] - t[:n]], axis=1).astype(F32)
+    out.setflags(write=False)
+    return out
+
+
+def log2_table_c_source() -> str:
+    """The C initialiser of NN_LOG2_TD (hex floats, two per entry), as nsnet2.c holds it."""
+    rows = [f"    {{{float(a).hex()}f, {float(b).hex()}f}}," for a, b in log2_table()]
+    return "\n".join(rows)
+
+
 def log2_f32(p: np.ndarray) -> np.ndarray:
-    """log2 of positive normal float32 values: exponent + t * poly(t), t = mantissa - 1."""
+    """log2 of positive normal float32 values by a table and linear interpolation: with the
+    exponent e, the top 8 mantissa bits i and the 15 below them r (as r / 2^15, exact),
+    ``e + (T[i] + (r / 2^15) * D[i])`` (float32, one rounding per operation; error < 3e-6 plus
+    the final rounding; exact at powers of two). The earlier degree-6 polynomial (LOG2_POLY,
+    still exported with the tables) cost about 2.5 times as much on target."""
     v = np.asarray(p, F32)
     bits = v.view(np.uint32)
     e = ((bits >> np.uint32(23)).astype(np.int32) - 127).astype(F32)
-    m = ((bits & np.uint32(0x7FFFFF)) | np.uint32(0x3F800000)).view(F32)
-    t = m - CONSTANTS["NN_ONE"]
-    c = tables()["NN_LOG2_POLY"]
-    acc = np.full_like(t, c[-1])
-    for ci in c[-2::-1]:
-        acc = acc * t + ci
-    return e + t * acc
+    td = log2_table()
+    i = ((bits >> np.uint32(23 - LOG2_BITS)) & np.uint32((1 << LOG2_BITS) - 1)).astype(np.intp)
+    r = (bits & np.uint32((1 << (23 - LOG2_BITS)) - 1)).astype(F32) * F32(2.0 ** -(23 - LOG2_BITS))
+    return e + (td[i, 0] + r * td[i, 1])
 
 
 round_half_away = fft32.round_half_away

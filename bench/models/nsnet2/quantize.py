@@ -21,7 +21,6 @@ maps, and a JSON string ``meta``; no pickle). Command line (writes the committed
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +29,14 @@ import numpy as np
 
 from bench.errors import ConfigError
 from bench.models.common import int8ops as q8
+from bench.models.common import weightsio
 from bench.models.common.gru_int import GruBits, GruQuant, quantize_gru
 from bench.models.nsnet2 import frontend
 from bench.models.nsnet2.config import BLOCKS, LayerSpec, Nsnet2Config
 from bench.models.nsnet2.reference import Nsnet2Model, _fc, gru_cell
 
 F32 = np.float32
-QUANT_FILE = "int8.npz"
+QUANT_FILE = weightsio.QUANT_FILE
 FORMAT = "bench-nsnet2-int8/1"
 Q_PRE = 2.0**-12
 LOG10_2 = 0.30102999566398119521
@@ -95,9 +95,6 @@ class QuantModel:
 
     # ---- (de)serialisation ----------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        p = Path(path)
-        if p.is_dir():
-            p = p / QUANT_FILE
         arrays: dict[str, np.ndarray] = {"feat_a": np.asarray(self.feat_a, F32), "feat_b": np.asarray(self.feat_b, F32)}
         layers_meta = {}
         for n, L in self.layers.items():
@@ -114,24 +111,11 @@ class QuantModel:
                     arrays[f"{n}/{k}"] = getattr(L, k)
         meta = {"format": FORMAT, "config": self.config.to_dict(), "feat_scale": self.feat_scale,
                 "feat_zero_point": self.feat_zero_point, "layers": layers_meta, "info": dict(self.meta)}
-        arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
-        with open(p, "wb") as f:
-            np.savez(f, **dict(sorted(arrays.items())))  # type: ignore[arg-type]
-        return p
+        return weightsio.save_quant(path, arrays, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> QuantModel:
-        p = Path(path)
-        if p.is_dir():
-            p = p / QUANT_FILE
-        if not p.is_file():
-            raise ConfigError(f"{p}: no quantised model; make it with "
-                              "`bench quantize <model dir> --calib <set>`")
-        with np.load(p, allow_pickle=False) as z:
-            arr = {k: np.asarray(z[k]) for k in z.files}
-        meta = json.loads(str(arr.pop("meta")))
-        if meta.get("format") != FORMAT:
-            raise ConfigError(f"{p}: format {meta.get('format')!r} is not {FORMAT!r}; quantise the model again")
+        p, arr, meta = weightsio.load_quant(path, FORMAT)
         cfg = Nsnet2Config.from_dict(meta["config"])
         layers: dict[str, QuantLayer] = {}
         for n, lm in meta["layers"].items():

@@ -15,13 +15,7 @@ if TYPE_CHECKING:
     from bench.targets.spec import TargetSpec
 
 GROUP = "bench.meters"
-BUILTIN = {
-    "model": "bench.targets.meters.model:ModelMeter",
-    "ppk2": "bench.targets.meters.ppk2:Ppk2Meter",
-    "joulescope": "bench.targets.meters.joulescope:JoulescopeMeter",
-    "otii": "bench.targets.meters.otii:OtiiMeter",
-    "lpm01a": "bench.targets.meters.lpm01a:Lpm01aMeter",
-}
+BUILTIN = {"model": "bench.targets.meters.model:ModelMeter"}  # the instrument meters: entry points (pyproject.toml)
 
 __all__ = ["ENERGY_KINDS", "FrameEnergy", "Meter", "MeterSpec", "frame_counts", "installed_meters",
            "make_meter", "measure_utterance", "meter_class", "utterance_meter"]

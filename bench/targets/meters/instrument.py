@@ -133,7 +133,8 @@ class InstrumentMeter:
             return
         import dataclasses
 
-        opts = dataclasses.replace(self.sim_options, seed=self.sim_options.seed + self._fed)
+        seed = self.sim_options.seed
+        opts = dataclasses.replace(self.sim_options, seed=None if seed is None else seed + self._fed)
         self._fed += 1
         wf = from_frames(frames, self.target, self.supply_v, self.fs, opts)
         self.truth = wf.truth

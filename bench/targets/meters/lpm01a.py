@@ -192,7 +192,6 @@ class Lpm01aMeter(InstrumentMeter):
     def _capture(self) -> Capture:
         fs = self._fs
         values: list[float] = []
-        lost = np.zeros(0, bool)
         edges: list[tuple[int, int]] = []
         seg_start, last_stamp = 0, 0.0
         lost_marks: list[tuple[int, int]] = []  # (start, end) sample ranges of intervals that lost samples

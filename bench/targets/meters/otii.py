@@ -61,7 +61,8 @@ class OtiiMeter(InstrumentMeter):
         self._fs = float(spec.sample_rate or 50_000)
         self.licensing = str(self.options.get("licensing", "auto"))
         if self.licensing not in ("auto", "manual"):
-            raise ConfigError(f"[meter] kind 'otii': options.licensing must be 'auto' or 'manual', got {self.licensing!r}")
+            raise ConfigError(f"[meter] kind 'otii': options.licensing must be 'auto' or 'manual', "
+                              f"got {self.licensing!r}")
         self._client: Any = None
         self._arc: Any = None
         self._project: Any = None

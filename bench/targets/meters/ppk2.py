@@ -148,8 +148,8 @@ class Ppk2Meter(InstrumentMeter):
         if len(samples_ua) != len(words):
             raise TargetError(f"ppk2-api decoded {len(samples_ua)} of {len(words)} samples")
         counter = (words >> 18) & 0x3F
-        step = (np.diff(counter.astype(np.int64)) % 64)
-        lost_before = np.r_[0, (step - 1) % 64]
+        step = np.mod(np.diff(counter.astype(np.int64)), 64)
+        lost_before = np.r_[0, np.mod(step - 1, 64)]
         pos = np.cumsum(1 + lost_before) - 1
         n = int(pos[-1]) + 1
         cur = np.full(n, np.nan)

@@ -252,12 +252,12 @@ def cut_windows(cap: Capture, cycles: np.ndarray, kind: str, source: str, stages
     for j in range(n_f):
         if j in excluded:
             continue
-        i = owner.get(j)
-        if i is None:
+        pi = owner.get(j)
+        if pi is None:
             excluded[j] = "no marker window: the frame's pulse was not captured (before the capture began, after " \
                           "it ended, or lost)"
             continue
-        p = pulses[i]
+        p = pulses[pi]
         if p.flags:
             excluded[j] = "; ".join(p.flags)
             continue
@@ -279,6 +279,8 @@ def cut_windows(cap: Capture, cycles: np.ndarray, kind: str, source: str, stages
         if stages and cap.stage_pin is not None:
             sp = cap.stage_pin[p.rise:p.fall].astype(np.int8)
             toggles = np.flatnonzero(np.diff(np.r_[0, sp]) != 0)
+            if len(toggles) == len(stages):  # the last stage's end coincides with the frame's end (a few
+                toggles = np.r_[toggles, p.length]  # instructions apart): the window's end bounds it
             if len(toggles) == len(stages) + 1:
                 for k, s in enumerate(stages):
                     a, b = p.rise + toggles[k], p.rise + toggles[k + 1]

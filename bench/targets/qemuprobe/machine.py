@@ -54,6 +54,7 @@ MACHINES: dict[str, MachineSpec] = {
                                  (0x0800_0000, 0x10_0000), (0x2000_0000, 0x2_0000), "USART1"),
 }
 
+_FPU_DUMP = re.compile(r"^\s*(s\d\d=|d\d\d=|FPSCR:)")
 _NAME = re.compile(r"^([a-z0-9][a-z0-9-]*)(?:/([A-Za-z0-9_.-]+))?$")
 
 
@@ -212,8 +213,11 @@ class QemuMachine:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
-        text = "\n".join(line for line in text.splitlines() if "terminating on signal" not in line)
-        return text[-n:].strip()
+        # QEMU's dying words (e.g. "qemu: fatal: Lockup: ...") and its core register dump, without
+        # the FPU registers and the "terminating on signal" of a normal stop
+        lines = [line.strip() for line in text.splitlines()
+                 if "terminating on signal" not in line and not _FPU_DUMP.match(line)]
+        return " ".join(x for x in lines if x)[-n:]
 
     @property
     def exited(self) -> str:

@@ -4,6 +4,8 @@
  * goes to the fault report (fault.c), which names it. */
 #include <stdint.h>
 
+#include "armv7m_vectors.h"
+
 #include "board_config.h"
 
 extern uint32_t __etext_data, __data_start, __data_end, __bss_start, __bss_end, __stack_top;
@@ -14,35 +16,16 @@ void reset_handler(void)
     SCB_CPACR |= (0xFu << 20); /* CP10, CP11 full access: enable the FPU */
     __asm volatile("dsb\n isb" ::: "memory");
     SCB_VTOR = FLASH_BASE;
-    uint32_t *src = &__etext_data;
-    for (uint32_t *dst = &__data_start; dst < &__data_end;) {
-        *dst++ = *src++;
-    }
-    for (uint32_t *dst = &__bss_start; dst < &__bss_end;) {
-        *dst++ = 0u;
-    }
+    armv7m_init_memory(&__etext_data, &__data_start, &__data_end, &__bss_start, &__bss_end);
     board_init();
     board_exit(main());
 }
 
-typedef void (*vector_t)(void);
 #define F board_fault_entry
 #define U board_usart_irq
 
 __attribute__((section(".vectors"), used)) const vector_t vector_table[16 + 91] = {
-    (vector_t)(uintptr_t)&__stack_top,
-    reset_handler,
-    F, /* NMI */
-    F, /* HardFault */
-    F, /* MemManage */
-    F, /* BusFault */
-    F, /* UsageFault */
-    0, 0, 0, 0,
-    F, /* SVCall */
-    F, /* DebugMonitor */
-    0,
-    F, /* PendSV */
-    board_systick_handler,
+    ARMV7M_SYSTEM_VECTORS(__stack_top, reset_handler, F, board_systick_handler),
     /* IRQ 0-36 */
     F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F,
     F, F, F, F, F, F, F,

@@ -40,15 +40,73 @@ void dc_irfft512(const float *yr, const float *yi, float *y)
     bk__irfft_unpack(zr, zi, DC_FFT, y);
 }
 
-/* -128 + #{j : p >= DC_THR[j]} by binary search (intnet.features_int8) */
-int8_t dc_feature(float p)
+/* ---- features: -128 + #{j : P >= DC_THR[j]} (intnet.features_int8: searchsorted, side right).
+ * P = Xr^2 + Xi^2 is +0 or positive and so are the thresholds, so float order is the order of
+ * the bit patterns as unsigned integers: the count compares bits. A bucket is the float's exponent
+ * and top DC_FBITS mantissa bits (bits >> DC_FSHIFT); dc_fstart[bucket] is the count at the
+ * bucket's smallest float, so the count of any P in the bucket is that plus the thresholds inside
+ * the bucket that P reaches, found by comparison (at most 2 per bucket for the shipped models:
+ * 1-3 comparisons, against 8 steps of a binary search). Buckets below the first threshold's start
+ * at 0; above the last threshold's bucket, P clamps to it (a scan from its start stays exact).
+ * dc_thr_bits[255], above every finite float, ends every scan. Built once from DC_THR
+ * (dc_reset, or the first dc_feature); a threshold span too wide for the table falls back to the
+ * binary search. Exact by construction, whatever the thresholds. ---- */
+#define DC_FBITS 4
+#define DC_FSHIFT (23 - DC_FBITS)
+#define DC_FKEYS_MAX 1024
+static uint32_t dc_thr_bits[256];
+static uint8_t dc_fstart[DC_FKEYS_MAX];
+static int32_t dc_fkey_lo, dc_fkeys; /* dc_fkeys 0: the binary search */
+static int dc_fready;
+
+static void dc_feature_init(void)
+{
+    for (int j = 0; j < 255; j++)
+        memcpy(&dc_thr_bits[j], &DC_THR[j], sizeof dc_thr_bits[j]);
+    dc_thr_bits[255] = 0xFFFFFFFFu;
+    const int32_t k0 = (int32_t)(dc_thr_bits[0] >> DC_FSHIFT);
+    const int32_t lo = k0 > 0 ? k0 - 1 : 0, hi = (int32_t)(dc_thr_bits[254] >> DC_FSHIFT);
+    dc_fkeys = 0;
+    if (hi - lo + 1 <= DC_FKEYS_MAX) {
+        int n = 0;
+        for (int32_t k = 0; k <= hi - lo; k++) {
+            const uint32_t b = (uint32_t)(lo + k) << DC_FSHIFT; /* the bucket's smallest float */
+            while (n < 255 && dc_thr_bits[n] <= b)
+                n++;
+            dc_fstart[k] = (uint8_t)n;
+        }
+        dc_fkey_lo = lo;
+        dc_fkeys = hi - lo + 1;
+    }
+    dc_fready = 1;
+}
+
+static inline int8_t dc_feature_bits(uint32_t b)
 {
     int n = 0;
-    for (int step = 128; step > 0; step >>= 1) {
-        if (n + step <= 255 && p >= DC_THR[n + step - 1])
-            n += step;
+    if (dc_fkeys > 0) {
+        int32_t k = (int32_t)(b >> DC_FSHIFT) - dc_fkey_lo;
+        k = k < 0 ? 0 : k;
+        k = k < dc_fkeys ? k : dc_fkeys - 1;
+        n = dc_fstart[k];
+        while (b >= dc_thr_bits[n])
+            n++;
+    } else {
+        for (int step = 128; step > 0; step >>= 1) {
+            if (n + step <= 255 && b >= dc_thr_bits[n + step - 1])
+                n += step;
+        }
     }
     return (int8_t)(n - 128);
+}
+
+int8_t dc_feature(float p)
+{
+    uint32_t b;
+    if (!dc_fready)
+        dc_feature_init();
+    memcpy(&b, &p, sizeof b);
+    return dc_feature_bits(b);
 }
 
 /* round half away from zero of a float already within the int range (fft32.round_half_away) */
@@ -67,6 +125,8 @@ static int32_t dc_round(float v)
 
 void dc_reset(dc_state_t *s)
 {
+    if (!dc_fready)
+        dc_feature_init();
     memset(s->prev, 0, sizeof s->prev);
     memset(s->ola, 0, sizeof s->ola);
     for (int i = 0; i < DC_N_BLOCKS; i++) {
@@ -89,9 +149,13 @@ void dc_analysis(dc_state_t *s, const int16_t *in)
     }
     memcpy(s->prev, in, sizeof s->prev);
     dc_rfft512(frame, s->xr, s->xi);
+    if (!dc_fready)
+        dc_feature_init();
     for (int k = 0; k < DC_BINS; k++) {
         const float p = s->xr[k] * s->xr[k] + s->xi[k] * s->xi[k];
-        s->feat[k] = dc_feature(p);
+        uint32_t b;
+        memcpy(&b, &p, sizeof b);
+        s->feat[k] = dc_feature_bits(b);
     }
 }
 

@@ -75,8 +75,9 @@ class CoreReport:
         return self.ipsr in FAULTS or self.state == "LOCKUP"
 
     def describe(self) -> str:
-        where = exception_name(self.ipsr)
-        text = (f"board {self.probe_uid}: core {self.state.lower()}, in {where}, PC={self.pc:08X} LR={self.lr:08X} "
+        where = "thread mode" if self.ipsr == 0 else f"the {exception_name(self.ipsr)} handler"
+        state = "running (halted to read it)" if self.state in ("RUNNING", "SLEEPING") else self.state.lower()
+        text = (f"board {self.probe_uid}: core {state}, in {where}, PC={self.pc:08X} LR={self.lr:08X} "
                 f"SP={self.sp:08X} xPSR={self.xpsr:08X}")
         if not self.in_fault and not (self.cfsr or self.hfsr):
             return text + "; no fault recorded (CFSR and HFSR clear)"

@@ -21,7 +21,6 @@ from bench.targets.elfcheck import check_cortex_m_elf
 from bench.targets.protocols import CycleEstimator, ExitRunner
 from bench.targets.spec import TargetSpec
 
-
 _REGISTER_DUMP = re.compile(r"^\s*(R\d\d=|XPSR=|[sd]\d\d=|FPSCR:)")
 _NOISE = ("has no peer", "QEMU waiting for connection", "bench: QEMU ")  # stderr lines that explain no end
 

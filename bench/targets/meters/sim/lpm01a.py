@@ -54,8 +54,8 @@ class SimLpm01a(PtyDevice):
         self._line = b""
         self._running = threading.Event()
         self._queue: queue.Queue[SampledTrace] = queue.Queue()
-        self._idle = threading.Event()
-        self._idle.set()
+        self._cv = threading.Condition()
+        self._pending_plays = 0  # queued and not yet written
         self._sent = 0  # samples streamed (lost ones included) since start
         self._events = 0
         self._level = 0
@@ -118,6 +118,9 @@ class SimLpm01a(PtyDevice):
             self._running.clear()
             while not self._queue.empty():
                 self._queue.get_nowait()
+                with self._cv:
+                    self._pending_plays -= 1
+                    self._cv.notify_all()
             self.say("Acquisition completed")
             return None
         elif word == "powershield":
@@ -136,23 +139,25 @@ class SimLpm01a(PtyDevice):
         return None
 
     def play(self, trace: SampledTrace) -> None:
-        self._idle.clear()
+        with self._cv:
+            self._pending_plays += 1
         self._queue.put(trace)
 
     def wait_played(self, timeout: float) -> bool:
-        return self._idle.wait(timeout)
+        with self._cv:
+            return self._cv.wait_for(lambda: self._pending_plays <= 0, timeout)
 
     def _stream(self) -> None:
         while not self._closed.is_set():
             try:
                 tr = self._queue.get(timeout=0.05)
             except queue.Empty:
-                self._idle.set()
                 continue
             if self._running.is_set():
                 self.write(self._encode(tr).encode())
-            if self._queue.empty():
-                self._idle.set()
+            with self._cv:
+                self._pending_plays -= 1
+                self._cv.notify_all()
 
     def _encode(self, tr: SampledTrace) -> str:
         fs = FREQS[self.settings["freq"]]

@@ -199,8 +199,8 @@ class SimOtii:
         raise _Error("Invalid command", {})
 
     def _recording(self, cmd: str, r: _Recording, d: dict[str, Any]) -> dict[str, Any]:
-        ch = d.get("channel")
-        if not self.channels.get(ch or ""):
+        ch = str(d.get("channel", ""))
+        if not self.channels.get(ch):
             raise _Error("Invalid key value", {"key": "channel", "value": ch})
         if cmd == "recording_get_channel_info":
             return {"offset": 0.0, "from": 0.0, "to": r.t, "sample_rate": int(r.fs)}

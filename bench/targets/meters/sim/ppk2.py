@@ -27,14 +27,14 @@ from bench.targets.meters.sim.waveform import SampledTrace
 
 ADC_MULT = 1.8 / 163840
 R = (1003.3, 101.5, 10.33, 0.95, 0.045)  # this unit's shunts (ohm), as its metadata states
-O = (48.0, 40.0, 32.0, 24.0, 16.0)  # ADC offsets (after the x4 of the library)
+OFFSET = (48.0, 40.0, 32.0, 24.0, 16.0)  # ADC offsets (after the x4 of the library)
 GI = (1.0012, 0.9987, 1.003, 0.998, 1.0)
 ARG_BYTES = {0x19: 0, 0x0D: 2, 0x11: 1, 0x0C: 1, 0x06: 0, 0x07: 0, 0x20: 0, 0x15: 0, 0x16: 0, 0x08: 1, 0x02: 1}
 
 
 def metadata_text(vdd_mv: int) -> str:
     lines = ["Calibrated: 1"]
-    for key, vals in (("R", R), ("GS", (0.0,) * 5), ("GI", GI), ("O", O), ("S", (0.0,) * 5), ("I", (0.0,) * 5),
+    for key, vals in (("R", R), ("GS", (0.0,) * 5), ("GI", GI), ("O", OFFSET), ("S", (0.0,) * 5), ("I", (0.0,) * 5),
                       ("UG", (1.0,) * 5)):
         lines += [f"{key}{i}: {v:.4f}" for i, v in enumerate(vals)]
     lines += [f"VDD: {vdd_mv}", "HW: 25650", "mode: 2", "IA: 56", "END"]
@@ -43,7 +43,7 @@ def metadata_text(vdd_mv: int) -> str:
 
 def range_limits() -> np.ndarray:
     """The largest current each range encodes (A)."""
-    return np.array([((16383 * 4 - O[r]) * ADC_MULT / R[r]) * GI[r] for r in range(5)])
+    return np.array([((16383 * 4 - OFFSET[r]) * ADC_MULT / R[r]) * GI[r] for r in range(5)])
 
 
 def encode(current_a: np.ndarray, logic: np.ndarray, counter0: int = 0,
@@ -56,7 +56,7 @@ def encode(current_a: np.ndarray, logic: np.ndarray, counter0: int = 0,
     rng = np.searchsorted(lim, np.maximum(cur, 0.0))  # the smallest range that holds it (auto-ranging)
     rng = np.minimum(rng, 4)
     r_ohm = np.take(R, rng)
-    adc = (cur / np.take(GI, rng)) * r_ohm / ADC_MULT + np.take(O, rng)
+    adc = (cur / np.take(GI, rng)) * r_ohm / ADC_MULT + np.take(OFFSET, rng)
     code = np.clip(np.rint(adc / 4.0), 0, 16383).astype(np.uint32)
     counter = (counter0 + np.arange(n, dtype=np.uint32)) & 0x3F
     words = code | (rng.astype(np.uint32) << 14) | (counter << 18) | (np.asarray(logic, np.uint32) << 24)
@@ -75,8 +75,8 @@ class SimPpk2(PtyDevice):
         self._pending = b""
         self._streaming = threading.Event()
         self._queue: queue.Queue[bytes] = queue.Queue()
-        self._idle = threading.Event()
-        self._idle.set()
+        self._cv = threading.Condition()
+        self._pending_plays = 0  # queued and not yet written
         self._counter = 0
         super().__init__()
         self._writer = threading.Thread(target=self._stream, name="sim-ppk2-stream", daemon=True)
@@ -114,6 +114,9 @@ class SimPpk2(PtyDevice):
             self._streaming.clear()
             while not self._queue.empty():
                 self._queue.get_nowait()
+                with self._cv:
+                    self._pending_plays -= 1
+                    self._cv.notify_all()
 
     def play(self, trace: SampledTrace) -> None:
         """Queue the samples of a sampled waveform; streamed while the PPK2 is started."""
@@ -121,23 +124,25 @@ class SimPpk2(PtyDevice):
         if self.stage_bit is not None:
             logic |= trace.stage_pin.astype(np.uint32) << self.stage_bit
         data, self._counter = encode(trace.current_a, logic, self._counter, trace.lost)
-        self._idle.clear()
+        with self._cv:
+            self._pending_plays += 1
         self._queue.put(data)
 
     def wait_played(self, timeout: float) -> bool:
         """True once everything queued has been written to the host's side of the pty."""
-        return self._idle.wait(timeout)
+        with self._cv:
+            return self._cv.wait_for(lambda: self._pending_plays <= 0, timeout)
 
     def _stream(self) -> None:
         while not self._closed.is_set():
             try:
                 data = self._queue.get(timeout=0.05)
             except queue.Empty:
-                self._idle.set()
                 continue
             for k in range(0, len(data), 16384):
                 if not self._streaming.is_set():
                     break
                 self.write(data[k:k + 16384])
-            if self._queue.empty():
-                self._idle.set()
+            with self._cv:
+                self._pending_plays -= 1
+                self._cv.notify_all()

@@ -42,7 +42,7 @@ class SimOptions:
     activity: float = 0.05
     stage_factors: dict[str, float] = field(default_factory=dict)
     noise_a: float = 0.0
-    seed: int = 0
+    seed: int | None = None  # None: fresh noise and activity every utterance, like repeated measurements
     t_start: float = 0.0
     glitch_frames: tuple[int, ...] = ()
     glitch_samples: float = 1.5
@@ -116,7 +116,7 @@ class Waveform:
         bounds = o.t_start + k / fs
         q = self._charge(bounds)
         cur = np.diff(q) * fs
-        rng = np.random.default_rng(o.seed + 1)
+        rng = np.random.default_rng(None if o.seed is None else o.seed + 1)
         if o.noise_a:
             cur = cur + rng.normal(0.0, o.noise_a, n)
         times = bounds[:-1]

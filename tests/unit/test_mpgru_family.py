@@ -1,0 +1,105 @@
+"""The mpgru family (issue #15): registered through the entry point, its golden reference on the
+shipped digits model, the genome encoding of the search, and a search that is deterministic for a
+seed and resumes from its checkpoint to the same result."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.errors import ConfigError
+from bench.families import family_for
+from bench.models.common import gru_int as gi
+
+pymoo = pytest.importorskip("pymoo")
+
+
+def test_the_family_is_registered_with_its_keys():
+    fam = family_for("mpgru")
+    assert fam.name == "mpgru" and callable(fam.search) and fam.owns_model(
+        __import__("bench.paths", fromlist=["repo_root"]).repo_root() / "models/mpgru/digits-h32")
+    keys = {k.name: k for k in fam.config_keys("models/mpgru/digits-h32")}
+    assert {"tsel", "tbase", "t0", "t199"} <= set(keys) and "t200" not in keys
+    fam.check_config([("tsel", 0), ("t5", -1)], "models/mpgru/digits-h32")
+    with pytest.raises(ConfigError):
+        fam.check_config([("t200", 1)], "models/mpgru/digits-h32")
+
+
+def test_golden_reference_streams_the_frames_of_a_sequence():
+    from bench.families.mpgru import golden_stream, qmodel_for
+
+    fam = family_for("mpgru")
+    qm = qmodel_for("models/mpgru/digits-h32")
+    rng = np.random.default_rng(0)
+    xq = rng.integers(-128, 128, (6, 8)).astype(np.int8)
+    hs, logits = qm.run(xq)
+    out, lg = golden_stream(qm, xq.astype(np.int16).reshape(-1))
+    assert np.array_equal(out.reshape(6, 8), hs[:, :8]) and np.array_equal(lg, logits)
+    refs = fam.references("models/mpgru/digits-h32")
+    assert np.array_equal(refs.golden(xq.astype(np.int16).reshape(-1), {}), out)
+    fl = refs.float_ref(xq.astype(np.int16).reshape(-1), {})
+    assert np.max(np.abs(fl.astype(int) - out.astype(int))) < 1500  # 8-bit weights track the float GRU
+
+
+def test_genome_folders_name_their_model_and_genome():
+    from bench.families.mpgru import qmodel_for
+
+    qm = qmodel_for("models/mpgru/digits-h32/genomes/digits-h32-p58")
+    assert qm.genome.genome() == (2, 2, 4, 4, 2, 4, 16, 12, 13, 12, 11, 9, 11, 16, 4, 16, 16, 16)
+    assert qm.model_bits() == 15360
+
+
+def test_search_genes_encode_and_decode():
+    from bench.models.mpgru.search import bounds, decode, encode
+
+    g = gi.GruGenome.from_genome([2, 4, 8, 8, 4, 2] + list(range(4, 14)) + [8, 32])
+    assert decode(encode(g)) == g
+    lo, hi = bounds()
+    assert decode(hi + 5) == decode(hi) and decode(lo - 3) == decode(lo)
+
+
+def _fake_eval(calls):
+    def ev(g):
+        calls.append(g.label())
+        gg = np.array(g.genome(), float)
+        return {"size": float(g.model_bits(8, 16)), "error": float(np.sum((16 - gg[6:16]) ** 2) / (gg[:6].sum() * 10)),
+                "instructions": float(gg.sum())}
+    return ev
+
+
+def test_search_is_deterministic_and_resumes_to_the_same_result(tmp_path):
+    from bench.models.mpgru.search import SearchOptions, run_search
+
+    opts = SearchOptions(("size", "error", "instructions"), pop=8, gens=4, seed=3)
+    a = run_search(opts, _fake_eval([]), tmp_path / "a.json")
+    b = run_search(opts, _fake_eval([]))
+    assert a["front"] == b["front"] and a["population"] == b["population"]
+
+    class Killed(Exception):
+        pass
+
+    ck = tmp_path / "c.json"
+    gens = []
+
+    def progress(evals, g):
+        gens.append(g)
+        if sum(gens) == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_search(opts, _fake_eval([]), ck, progress)
+    assert json.loads(ck.read_text())["gen"] == 2
+    c = run_search(opts, _fake_eval([]), ck)
+    assert c["front"] == a["front"] and c["population"] == a["population"]
+    with pytest.raises(ConfigError, match="another search"):
+        run_search(SearchOptions(("size", "error"), pop=8, gens=4, seed=4), _fake_eval([]), ck)
+
+
+def test_search_options_are_checked():
+    from bench.models.mpgru.search import SearchOptions
+
+    for bad in (("size",), ("size", "speed"), ("size", "size")):
+        with pytest.raises(ConfigError):
+            SearchOptions(bad)
