@@ -19,7 +19,8 @@ from bench.runner.run import RunInterrupted
 
 # the command modules, in the order `bench --help` lists them
 COMMAND_MODULES = ("run", "show", "targets", "boards", "images", "families", "train", "data", "quantize", "evaluate",
-                   "export", "kernels", "search", "probes", "compare", "history", "baseline", "gate", "report", "index")
+                   "export", "kernels", "search", "probes", "compare", "history", "baseline", "gate", "report", "index",
+                   "farm")
 
 
 def commands() -> list[Command]:

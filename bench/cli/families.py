@@ -9,14 +9,7 @@ from typing import Any
 from bench.cli.base import Command, out, print_json
 from bench.cli.views import families_table
 
-STEPS = ("quantize", "export_c", "export_tflite", "evaluate", "train")
-
-
-def has_step(fam: Any, step: str) -> bool:
-    """True when the family's class overrides the Family default of ``step``."""
-    from bench.families import Family
-
-    return getattr(type(fam), step) is not getattr(Family, step)
+STEPS = ("quantize", "export_c", "export_tflite", "evaluate", "train", "search")
 
 
 def family_doc(fam: Any) -> dict[str, Any]:
@@ -30,7 +23,7 @@ def family_doc(fam: Any) -> dict[str, Any]:
             "default_model": fam.default_model, "config_keys": keys, "config_keys_error": error,
             "sweep_axes": [{"name": a.name, "doc": a.doc, "sets_keys": list(a.sets_keys)}
                            for a in fam.sweep_axes().values()],
-            "steps": [s for s in STEPS if has_step(fam, s)]}
+            "steps": [s for s in STEPS if fam.has_step(s)]}
 
 
 class Families(Command):

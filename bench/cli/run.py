@@ -62,7 +62,7 @@ class Run(Command):
         p.add_argument("--thresholds", help="alias of --sweep-values (the exit axis' thresholds)")
         p.add_argument("--manifest-dir", help="folder holding another manifest.json and its images "
                        "(default firmware_images/)")
-        p.add_argument("--run-id", help="with --sweep: name of the sweep directory")
+        p.add_argument("--run-id", help="name of the run directory (with --sweep: of the sweep directory)")
 
     def run(self, args: argparse.Namespace) -> int:
         from bench.runner import Runner, RunOptions
@@ -72,6 +72,8 @@ class Run(Command):
                           metrics=not args.no_metrics, manifest_dir=args.manifest_dir, jobs=args.jobs,
                           link_timeout=args.link_timeout, link_retries=args.link_retries, link_faults=args.link_faults,
                           probe_uid=args.probe)
+        if args.run_id and not args.sweep:
+            opts = dataclasses.replace(opts, run_id=args.run_id)
         if args.sweep:
             return self.sweep(args, opts)
         progress = None if args.json else RichProgress()

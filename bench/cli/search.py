@@ -5,21 +5,9 @@ extra). FAMILY is a family with a search, by name or by its models/ folder name.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from bench.cli.base import Command
-
-
-def searchers() -> dict[str, Any]:
-    from bench.families import all_families
-
-    out: dict[str, Any] = {}
-    for fam in all_families().values():
-        if callable(getattr(fam, "search", None)):
-            out[fam.name] = fam
-            if fam.models_subdir:
-                out.setdefault(fam.models_subdir, fam)
-    return out
+from bench.families import families_with
 
 
 class Search(Command):
@@ -28,11 +16,11 @@ class Search(Command):
     json = False
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        p.add_argument("family", choices=sorted(searchers()), help="model family with a search")
+        p.add_argument("family", choices=sorted(families_with("search")), help="model family with a search")
         p.add_argument("args", nargs=argparse.REMAINDER, help="options of the family's search (--help for them)")
 
     def run(self, args: argparse.Namespace) -> int:
-        return int(searchers()[args.family].search(list(args.args)) or 0)
+        return int(families_with("search")[args.family].search(list(args.args)) or 0)
 
 
 COMMAND = Search

@@ -5,24 +5,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from bench.cli.base import Command
 from bench.errors import BenchError
-
-
-def trainers() -> dict[str, Any]:
-    """Families with a trainer, under their name and their models/ folder name."""
-    from bench.cli.families import has_step
-    from bench.families import all_families
-
-    out: dict[str, Any] = {}
-    for fam in all_families().values():
-        if has_step(fam, "train"):
-            out[fam.name] = fam
-            if fam.models_subdir:
-                out.setdefault(fam.models_subdir, fam)
-    return out
+from bench.families import families_with
 
 
 class Train(Command):
@@ -31,7 +17,8 @@ class Train(Command):
     json = False
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        p.add_argument("family", choices=sorted(trainers()), help="model family with a trainer (bench families)")
+        p.add_argument("family", choices=sorted(families_with("train")),
+                       help="model family with a trainer (bench families)")
         p.add_argument("args", nargs=argparse.REMAINDER, help="options of the family's trainer (--help for them)")
 
     def run(self, args: argparse.Namespace) -> int:
@@ -39,7 +26,7 @@ class Train(Command):
             import torch  # noqa: F401
         except ImportError:
             raise BenchError("bench train needs PyTorch: pip install -e .[train]") from None
-        return int(trainers()[args.family].train(list(args.args)) or 0)
+        return int(families_with("train")[args.family].train(list(args.args)) or 0)
 
 
 COMMAND = Train

@@ -16,7 +16,7 @@ from bench.families.base import ConfigKey, Family, References, SweepAxis, SweepP
 GROUP = "bench.families"
 
 __all__ = ["ConfigKey", "Family", "References", "SweepAxis", "SweepPoint", "TableSpec", "all_families",
-           "broken_families", "context_enhancer", "family_for", "refs_for"]
+           "broken_families", "context_enhancer", "families_with", "family_for", "refs_for"]
 
 
 @functools.cache
@@ -63,6 +63,18 @@ def family_for(name: str, required: bool = True) -> Family | None:
         raise ConfigError(f"no model family '{name}' is installed (known: {', '.join(sorted(_registry()))}); "
                           f"a family is a plugin in the '{GROUP}' entry point group (docs/architecture.md)")
     return None
+
+
+def families_with(step: str) -> dict[str, Family]:
+    """Families that have a model step (``train``, ``search``, ...), under their name and under
+    their models/ folder name (``nsnet2`` = ``nsnet2-ee``)."""
+    out: dict[str, Family] = {}
+    for fam in all_families().values():
+        if fam.has_step(step):
+            out[fam.name] = fam
+            if fam.models_subdir:
+                out.setdefault(fam.models_subdir, fam)
+    return out
 
 
 def context_enhancer() -> Family | None:

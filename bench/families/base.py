@@ -155,6 +155,14 @@ class Family:
     def train(self, argv: Sequence[str]) -> int:
         raise ConfigError(f"{self.name}: this family has no trainer")
 
+    def search(self, argv: Sequence[str]) -> int:
+        """A search over the family's model configurations (`bench search FAMILY ...`)."""
+        raise ConfigError(f"{self.name}: this family has no search")
+
+    def has_step(self, step: str) -> bool:
+        """True when this family's class overrides the default of ``step`` (quantize, train, ...)."""
+        return getattr(type(self), step) is not getattr(Family, step)
+
 
 def loads_as(config_cls: Any, model_dir: Path) -> bool:
     """True when ``model_dir``'s config.json loads as ``config_cls`` (for Family.owns_model)."""

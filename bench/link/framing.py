@@ -131,4 +131,5 @@ class FrameDecoder:
             del self.console[: len(self.console) - self._console_limit]
 
     def console_text(self, last: int = 400) -> str:
-        return bytes(self.console[-last:]).decode("ascii", errors="replace")
+        """The device's text outside frames, including bytes not yet closed by a delimiter."""
+        return bytes((self.console + self._buf)[-last:]).decode("ascii", errors="replace")

@@ -4,7 +4,9 @@ summary for a CI job page, and JUnit XML with one testcase per image/metric gate
     bench report <run> [--against <run> | --baseline] [--out DIR]
 
 Figures: instructions (or cycles) per frame per image, stacked by stage; per-frame traces;
-quality against compute where the run scored quality; the metric's history from the index
+quality against compute where the run scored quality; with an instrument's energy (docs/energy.md):
+energy per frame, energy per frame over an utterance beside the counts and the voice-activity label,
+and quality against energy; the metric's history from the index
 when the index has earlier runs of the same image on the same board and set.
 """
 
@@ -37,6 +39,8 @@ class ReportInput:
     comparison: Comparison | None = None
     against: dict[str, ImageMeasures] | None = None
     history: list[Series] = field(default_factory=list)
+    # utt -> per-frame voice-activity label (speech True); None: read from the shipped test set's labels
+    vad: dict[str, np.ndarray] | None = None
 
 
 def _png(fig: Any) -> str:
@@ -255,6 +259,125 @@ def fig_energy(inp: ReportInput) -> str | None:
     return _png(fig)
 
 
+def vad_labels(utts: list[str], frames_per_utt: dict[str, int], root: Path | None = None) -> dict[str, np.ndarray]:
+    """Per-frame voice-activity labels of the utterances, from a generated set's frames_hop<H>.parquet
+    (bench/data/testset by default): the hop whose label count equals the utterance's frame count, else
+    the one closest to it (labels cut or padded with False). Utterances the set does not hold get none."""
+    import pyarrow.parquet as pq
+
+    from bench.data.loader import default_set_path
+
+    root = root or default_set_path()
+    groups: dict[int, dict[str, np.ndarray]] = {}
+    for path in sorted(root.glob("frames_hop*.parquet")):
+        try:
+            t = pq.read_table(path, columns=["utt", "frame", "vad"])
+        except Exception:  # noqa: BLE001 -- labels are optional in a report
+            continue
+        utt = np.asarray(t.column("utt").to_pylist(), dtype=object)
+        frame = t.column("frame").to_numpy()
+        vad = t.column("vad").to_numpy(zero_copy_only=False).astype(bool)
+        g = {}
+        for u in set(utts) & set(utt.tolist()):
+            idx = np.flatnonzero(utt == u)
+            g[u] = vad[idx[np.argsort(frame[idx], kind="stable")]]
+        groups[len(groups)] = g
+    out: dict[str, np.ndarray] = {}
+    for u in utts:
+        cands = [g[u] for g in groups.values() if u in g]
+        if not cands:
+            continue
+        n = frames_per_utt.get(u, 0)
+        best = min(cands, key=lambda v: abs(v.size - n))
+        out[u] = np.r_[best[:n], np.zeros(max(0, n - best.size), bool)]
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    d = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def fig_energy_utterance(inp: ReportInput) -> str | None:
+    """Per image with an instrument's energy: one utterance (the first), energy per frame beside the
+    counter (instructions or cycles) per frame, speech frames (the voice-activity label) shaded; the
+    title gives the mean energy on speech and on silence frames (a dynamic model, e.g. DynCP, should
+    spend less on silence)."""
+    names = [n for n in sorted(inp.measures) if "energy" in inp.measures[n].frames]
+    if not names:
+        return None
+    firsts = {n: inp.measures[n].utterances[0] for n in names}
+    vad = inp.vad
+    if vad is None:
+        counts = {firsts[n]: int(np.count_nonzero(inp.measures[n].frames["utt"] == firsts[n])) for n in names}
+        try:
+            vad = vad_labels(sorted(set(firsts.values())), counts)
+        except Exception:  # noqa: BLE001 -- the figure stands without labels
+            vad = {}
+    plt = _plt()
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, 2.4 * len(names)), squeeze=False)
+    for ax, n in zip(axes[:, 0], names, strict=True):
+        m = inp.measures[n]
+        u = firsts[n]
+        sel = m.frames["utt"] == u
+        e = np.asarray(m.frames["energy"], np.float64)[sel] * 1e6
+        tot = np.asarray(m.frames["total"], np.float64)[sel]
+        x = np.arange(e.size)
+        lab = vad.get(u)
+        title = f"{n}, {u}: energy per frame ({m.energy_kind}) and {m.unit} per frame"
+        if lab is not None and lab.size == e.size:
+            for a, b in _runs(lab):
+                ax.axvspan(a - 0.5, b - 0.5, color="C1", alpha=0.15, lw=0)
+            sp, si = e[lab & np.isfinite(e)], e[~lab & np.isfinite(e)]
+            if sp.size and si.size:
+                title += f"; speech {sp.mean():.1f} uJ, silence {si.mean():.1f} uJ"
+            ax.plot([], [], color="C1", alpha=0.3, lw=6, label="speech (VAD label)")
+        else:
+            title += " (no voice-activity label for this utterance)"
+        ax.plot(x, e, color="C2", lw=1.0, label=f"energy ({m.energy_kind})")
+        ax.set_ylabel(f"uJ ({m.energy_kind})", fontsize=8)
+        ax2 = ax.twinx()
+        ax2.plot(x, tot, color="C0", lw=0.8, ls="--", label=m.unit)
+        ax2.set_ylabel(f"{m.unit} per frame", fontsize=8)
+        ax2.tick_params(labelsize=7)
+        ax.set_title(title, fontsize=8)
+        ax.grid(alpha=0.3)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="upper right")
+    axes[-1, 0].set_xlabel("frame")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def fig_quality_energy(inp: ReportInput, metric: str = "pesq_wb") -> str | None:
+    """Quality against energy per frame (mean of the measured frames), one point per image that has both
+    an instrument's energy and the quality score; images without energy are left out."""
+    pts = []
+    for side, ms in (("before", inp.against or {}), ("run", inp.measures)):
+        for n, m in ms.items():
+            if n not in inp.measures or "energy" not in m.frames:
+                continue
+            q = m.quality.get(metric)
+            e = np.asarray(m.frames["energy"], np.float64)
+            if q and np.isfinite(e).any():
+                pts.append((side, n, float(np.nanmean(e)) * 1e6, float(np.mean(list(q.values()))), m.energy_kind))
+    if not pts:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for side, n, x, y, _ in pts:
+        ax.scatter([x], [y], marker="o" if side == "run" else "x", s=40, color="C2" if side == "run" else "gray")
+        ax.annotate(n if side == "run" else f"{n} (before)", (x, y), fontsize=7,
+                    xytext=(4, 4) if side == "run" else (4, -10), textcoords="offset points")
+    kinds = sorted({p[4] for p in pts})
+    ax.set_xlabel(f"energy per frame, uJ (mean of measured frames; {', '.join(kinds)})")
+    ax.set_ylabel(f"{metric} of the target output (mean)")
+    ax.set_title("quality against energy")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
 def _html_table(head: list[str], rows: list[list[str]]) -> str:
     h = "".join(f"<th>{html.escape(x)}</th>" for x in head)
     body = "".join("<tr>" + "".join(
@@ -287,9 +410,15 @@ def render_html(inp: ReportInput) -> str:
     en = fig_energy(inp)
     if en:
         figs.append(("Energy per frame", en))
+    eu = fig_energy_utterance(inp)
+    if eu:
+        figs.append(("Energy per frame over an utterance", eu))
     q = fig_quality(inp)
     if q:
         figs.append(("Quality against compute", q))
+    qe = fig_quality_energy(inp)
+    if qe:
+        figs.append(("Quality against energy", qe))
     h = fig_history(inp.history)
     if h:
         figs.append(("History", h))

@@ -71,8 +71,8 @@ typedef struct {
     const int16_t *xe;      /* 0: widened input */
     const int8_t *w;        /* 4: row 0 of the block (advanced) */
     int32_t cols;           /* 8 */
-    int32_t quads;          /* 12: (cols / 4) / 4 */
-    int32_t extra;          /* 16: (cols / 4) % 4 | (cols % 4) << 2 */
+    int32_t octs;           /* 12: (cols / 4) / 8 */
+    int32_t extra;          /* 16: (cols / 4) % 8 | (cols % 4) << 3 */
     const int32_t *bias;    /* 20: NULL or the block's bias (advanced) */
     const int32_t *m;       /* 24: (advanced) */
     const int32_t *s;       /* 28: (advanced) */
@@ -145,7 +145,7 @@ static void bk__mv_blocks(bk__mvk_t *k, int out16)
  * zeros; the dot product of the rows p, p + s, p + 2s, p + 3s (register offsets from one
  * pointer; s3 = 3s) against the widened input, per group of 4 inputs one LDRD of the input
  * words (x0, x2), (x1, x3), the weight loads in pipelined pairs, per row SXTB16, SMLAD, SXTB16
- * ROR 8, SMLAD (21 instructions, 25 cycles_est per 16 MACs), four groups per loop iteration;
+ * ROR 8, SMLAD (21 instructions, 25 cycles_est per 16 MACs), eight groups per loop iteration;
  * the leftover groups and columns; the short requantisation (bk_masked.h) with the output offset;
  * SSAT to the output type, the clamp when the activation range is narrower, one or two word
  * stores (unaligned stores are fine on the Cortex-M4). */
@@ -229,10 +229,14 @@ __asm(
 "    ldr    r11, [r0]\n"               /* x */
 "    ldrd   r8, r9, [r0, #4]\n"       /* p, s */
 "    add    r10, r9, r9, lsl #1\n"     /* s3 */
-"    ldr    ip, [r0, #12]\n"           /* quads */
+"    ldr    ip, [r0, #12]\n"           /* octs */
 "    cmp    ip, #0\n"
 "    beq    .Lbkmv_odd\\@\n"
 ".Lbkmv_loop\\@:\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
 "    BKMV_G\n"
 "    BKMV_G\n"
 "    BKMV_G\n"
@@ -241,9 +245,18 @@ __asm(
 "    bne    .Lbkmv_loop\\@\n"
 ".Lbkmv_odd\\@:\n"
 "    ldr    r0, [sp]\n"
-"    ldr    ip, [r0, #16]\n"           /* groups % 4 | leftover columns << 2 */
+"    ldr    ip, [r0, #16]\n"           /* groups % 8 | leftover columns << 3 */
 "    cmp    ip, #0\n"
 "    beq    .Lbkmv_rq\\@\n"
+"    tst    ip, #4\n"
+"    beq    .Lbkmv_g2\\@\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
+"    BKMV_G\n"
+".Lbkmv_g2\\@:\n"
+"    ldr    r0, [sp]\n"
+"    ldr    ip, [r0, #16]\n"
 "    tst    ip, #2\n"
 "    beq    .Lbkmv_g1\\@\n"
 "    BKMV_G\n"
@@ -257,7 +270,7 @@ __asm(
 ".Lbkmv_cols\\@:\n"
 "    ldr    r0, [sp]\n"
 "    ldr    ip, [r0, #16]\n"
-"    lsrs   ip, ip, #2\n"
+"    lsrs   ip, ip, #3\n"
 "    beq    .Lbkmv_rq\\@\n"
 ".Lbkmv_col\\@:\n"                     /* one column: x (int16) times each row's weight */
 "    ldrsh  r0, [r11], #2\n"
@@ -358,11 +371,11 @@ static void bk__matvec(const int16_t *xe, const int8_t *w, int32_t rows, int32_t
                        void *out, int out16)
 {
     const int32_t groups = cols >> 2, blocks = rows >> 2;
-    const int32_t tmin = out16 ? -32768 : -128, tmax = out16 ? 32767 : 127;
-    bk__mvk_t k = {xe, w, cols, groups >> 2, (groups & 3) | ((cols & 3) << 2), o->bias, o->multiplier, o->shift,
-                   out, blocks, o->offset, 0x80000000u, bk__mv_bound(o->act_min, out16),
-                   bk__mv_bound(o->act_max, out16), o->act_min != tmin || o->act_max != tmax};
     if (blocks > 0) {
+        const int32_t tmin = out16 ? -32768 : -128, tmax = out16 ? 32767 : 127;
+        bk__mvk_t k = {xe, w, cols, groups >> 3, (groups & 7) | ((cols & 3) << 3), o->bias, o->multiplier,
+                       o->shift, out, blocks, o->offset, 0x80000000u, bk__mv_bound(o->act_min, out16),
+                       bk__mv_bound(o->act_max, out16), o->act_min != tmin || o->act_max != tmax};
         bk__mv_blocks(&k, out16);
     }
     for (int32_t r = blocks << 2; r < rows; r++) {

@@ -1,4 +1,4 @@
-/* A guest that tries to leave its sandbox through ARM semihosting (tests/qemu/test_reliability_sandbox.py).
+/* A guest that tries to leave its sandbox through ARM semihosting (tests/qemu/test_reliability_escape.py).
  *
  * It writes a file at ESCAPE_PATH (a host path outside its work directory), appends to its own ELF
  * (IMAGE_PATH), reads /etc/passwd and runs SYSTEM_CMD through SYS_SYSTEM; as a control it writes

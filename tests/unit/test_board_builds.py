@@ -44,6 +44,37 @@ def test_every_new_board_has_images():
         assert {"passthrough", "dsp-baseline"} <= fams, board
 
 
+# issue #12: every board carries the an386 model images that fit its part (all of them today;
+# one that did not fit would be left out here and its figures given in docs/boards.md)
+MODEL_IMAGES = ("nsnet2-small", "dyncp-small-r100", "dyncp-small-r25")
+
+
+@pytest.mark.parametrize("board", PORT_BOARDS)
+def test_every_board_has_the_model_images_of_an386(board):
+    """Each board's model images are the an386 entries on the board's own table: same sources,
+    model_dir and model_family."""
+    by_name = {i["name"]: i for i in SPEC["image"]}
+    for model in MODEL_IMAGES:
+        mine, an = by_name.get(f"{model}-{board}"), by_name[f"{model}-an386"]
+        assert mine is not None, f"{model}-{board} missing from firmware/images.toml"
+        assert mine["board"] == board
+        for k in ("sources", "model_dir", "model_family"):
+            assert mine[k] == an[k], (mine["name"], k)
+
+
+def test_model_images_are_in_the_manifest():
+    """The board model images are committed like the QEMU images: listed in the manifest with
+    the part's board, their files present and matching."""
+    from bench.images import load_manifest, sha256_file
+
+    entries = {e.name: e for e in load_manifest()}
+    for board in PORT_BOARDS:
+        for model in MODEL_IMAGES:
+            e = entries[f"{model}-{board}"]
+            assert e.board == board and e.path.is_file(), e.name
+            assert sha256_file(e.path) == e.sha256, e.name
+
+
 @needs_arm
 @pytest.mark.parametrize("board", PORT_BOARDS)
 def test_board_sources_compile_warning_free(tmp_path, board):
@@ -147,3 +178,34 @@ def test_images_load_into_the_flash_pyocd_knows(built, board, target_type):
             for a in (addr, addr + size - 1):
                 region = mm.get_region_for_address(a)
                 assert region is not None and region.is_flash, f"{name}: 0x{a:08x} not in {target_type} flash"
+
+
+@needs_arm
+@pytest.mark.parametrize("region,length", [("FLASH", "512K"), ("RAM", "48K")])
+def test_a_model_too_large_for_the_part_is_refused_with_the_figures(tmp_path, region, length):
+    """nsnet2-small (~656 KiB flash, ~60 KiB RAM) on a smaller variant of the F405 linker script:
+    the build fails, and the error carries ld's figure (region ... overflowed by N bytes)."""
+    from bench.errors import ImageError
+    from bench.imagebuild import build_all
+
+    ld = (ROOT / SPEC["boards"]["netduinoplus2"]["ldscript"]).read_text()
+    small, n = re.subn(rf"^(\s*{region}\s*\([rwx]+\)\s*:.*LENGTH\s*=\s*)\w+", rf"\g<1>{length}", ld, flags=re.M)
+    assert n == 1
+    (tmp_path / "small.ld").write_text(small)
+    an = next(i for i in SPEC["image"] if i["name"] == "nsnet2-small-an386")
+    img = {k: an[k] for k in ("sources", "model_dir", "model_family")}
+    spec = tmp_path / "images.toml"
+    board = dict(SPEC["boards"]["netduinoplus2"], ldscript=str(tmp_path / "small.ld"))
+    spec.write_text(
+        "[boards.small-part]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in board.items())
+        + "\n[[image]]\nname = \"nsnet2-small-small-part\"\nboard = \"small-part\"\n"
+        + "".join(f"{k} = {_toml(v)}\n" for k, v in img.items()))
+    with pytest.raises(ImageError) as e:
+        build_all(tmp_path / "out", only=["nsnet2-small-small-part"], spec_path=spec)
+    assert re.search(rf"region `{region}' overflowed by \d+ bytes", str(e.value)), str(e.value)[-2000:]
+
+
+def _toml(v) -> str:
+    import json
+
+    return json.dumps(v)  # strings and lists of strings: JSON is valid TOML here

@@ -34,7 +34,8 @@ def test_each_command_parses_to_its_run():
     argv = {"run": [], "show": ["r"], "targets": [], "boards": [], "images": [], "families": [], "train": ["dyncp"],
             "data": ["check"], "quantize": ["m", "--calib", "c"], "evaluate": ["m"], "export": ["c", "m"],
             "kernels": ["bench"], "search": ["mpgru", "--task", "digits"], "probes": ["evaluate", "m"], "compare": ["a", "b"], "history": [],
-            "baseline": ["list"], "gate": [], "report": ["r"], "index": []}
+            "baseline": ["list"], "gate": [], "report": ["r"], "index": [],
+            "farm": ["run", "farm.toml"]}
     assert set(argv) == set(COMMAND_MODULES)
     for name, rest in argv.items():
         a = p.parse_args([name, *rest])

@@ -2,7 +2,7 @@
 others, holds its lock, ends "done"/"failed"/"interrupted" (never "running") whatever happens, leaves
 no directory when refused, runs only the image it checked, checks RESULTs against HELLO, stores an
 unscorable view instead of failing, and writes its files 0666 minus the umask. Streaming through QEMU
-is left out here (Runner._run_image replaced); tests/qemu/test_reliability_runner.py runs it for real."""
+is left out here (Runner._run_image replaced); tests/qemu/test_reliability_resume.py runs it for real."""
 
 from __future__ import annotations
 

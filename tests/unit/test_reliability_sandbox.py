@@ -1,6 +1,6 @@
 """The QEMU sandbox and process hygiene, without running QEMU: the command the driver launches, the
 refusal without bubblewrap, what an exit status means (bench.targets.drivers.qemu.sandbox/process).
-The guest's own escape attempts run in tests/qemu/test_reliability_sandbox.py."""
+The guest's own escape attempts run in tests/qemu/test_reliability_escape.py."""
 
 from __future__ import annotations
 
@@ -142,3 +142,56 @@ def test_kill_group_kills_the_whole_group():
     process.kill_group(p, grace=1.0)
     time.sleep(0.2)
     assert p.returncode == -signal.SIGTERM and not any(_alive(m) for m in members)
+
+
+class _Inner:
+    """A transport that delivers `chunks`, then fails like a closed socket."""
+
+    def __init__(self, chunks: list[bytes]):
+        self.chunks = list(chunks)
+        self.url = "fake://"
+
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        from bench.errors import LinkError
+
+        if not self.chunks:
+            raise LinkError("link fake:// failed while reading: Connection reset by peer")
+        return self.chunks.pop(0)
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_watched_link_reports_the_end_and_hands_over_unterminated_text():
+    from bench.link.framing import FrameDecoder
+    from bench.targets.drivers.qemu.watch import WatchedLink
+
+    texts: list[str] = []
+
+    def died(wait: float, device_text: str) -> TargetError:
+        texts.append(device_text)
+        return TargetError(f"QEMU stopped: the core locked up. Device output: {device_text}")
+
+    link = WatchedLink(_Inner([b"boot ok\r\n\x00", b"\x01\x02\x03\x00panic: stack ", b"overflow"]), died)
+    dec = FrameDecoder()
+    for _ in range(3):
+        dec.feed(link.read(64, 0.1))
+    assert "panic" not in dec.console_text()  # not closed by a delimiter yet
+    dec.feed(link.read(64, 0.1))  # QEMU is gone: the stream is closed for the decoder...
+    assert "panic: stack overflow" in dec.console_text()
+    with pytest.raises(TargetError, match=r"locked up\. Device output: boot ok\s+panic: stack overflow") as err:
+        link.read(64, 0.1)  # ... and then the reason
+    assert "Connection reset" in str(err.value.__cause__)
+    assert link.url == "fake://"  # the inner transport's attributes show through
+
+
+def test_watched_link_passes_link_errors_through_while_qemu_runs():
+    from bench.errors import LinkError
+    from bench.targets.drivers.qemu.watch import WatchedLink
+
+    link = WatchedLink(_Inner([]), lambda wait, text: None)
+    with pytest.raises(LinkError, match="Connection reset by peer"):
+        link.read(64, 0.1)

@@ -122,12 +122,14 @@ LOG2_BITS = 8  # log2_f32's table index: the top 8 mantissa bits
 
 @functools.cache
 def log2_table() -> np.ndarray:
-    """(256, 2) float32: T[i] = log2(1 + i/256) (float64, rounded once) and D[i] = T[i+1] - T[i]
-    (float32 arithmetic; exact, Sterbenz), the node values and slopes of log2_f32's interpolation.
+    """(256, 2) float32: T[i] = log2(1 + i/256) (float64, rounded once) and D[i] = (T[i+1] - T[i])
+    2^-15 (float32 arithmetic; exact: Sterbenz, then a power of two), the node values and the
+    slopes per unit of the 15 mantissa bits below the index of log2_f32's interpolation.
     The C runner holds the same numbers (nsnet2.c, NN_LOG2_TD; :func:`log2_table_c_source`)."""
     n = 1 << LOG2_BITS
     t = np.log2(1.0 + np.arange(n + 1, dtype=np.float64) / n).astype(F32)
-    out = np.stack([t[:n], t[1:] - t[:n]], axis=1).astype(F32)
+    slope = (t[1:] - t[:n]) * F32(2.0 ** -(23 - LOG2_BITS))  # per unit of the 15 low bits (exact)
+    out = np.stack([t[:n], slope], axis=1).astype(F32)
     out.setflags(write=False)
     return out
 
@@ -140,16 +142,16 @@ def log2_table_c_source() -> str:
 
 def log2_f32(p: np.ndarray) -> np.ndarray:
     """log2 of positive normal float32 values by a table and linear interpolation: with the
-    exponent e, the top 8 mantissa bits i and the 15 below them r (as r / 2^15, exact),
-    ``e + (T[i] + (r / 2^15) * D[i])`` (float32, one rounding per operation; error < 3e-6 plus
-    the final rounding; exact at powers of two). The earlier degree-6 polynomial (LOG2_POLY,
-    still exported with the tables) cost about 2.5 times as much on target."""
+    exponent e, the top 8 mantissa bits i and the 15 below them r (an integer, exact as a
+    float), ``e + (T[i] + r * D[i])`` (:func:`log2_table`; float32, one rounding per operation;
+    error < 3e-6 plus the final rounding; exact at powers of two). The earlier degree-6
+    polynomial (LOG2_POLY, still exported with the tables) cost about 2.5 times as much on target."""
     v = np.asarray(p, F32)
     bits = v.view(np.uint32)
     e = ((bits >> np.uint32(23)).astype(np.int32) - 127).astype(F32)
     td = log2_table()
     i = ((bits >> np.uint32(23 - LOG2_BITS)) & np.uint32((1 << LOG2_BITS) - 1)).astype(np.intp)
-    r = (bits & np.uint32((1 << (23 - LOG2_BITS)) - 1)).astype(F32) * F32(2.0 ** -(23 - LOG2_BITS))
+    r = (bits & np.uint32((1 << (23 - LOG2_BITS)) - 1)).astype(F32)
     return e + (td[i, 0] + r * td[i, 1])
 
 

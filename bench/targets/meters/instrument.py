@@ -20,7 +20,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from bench.errors import BenchError, ConfigError
+from bench.errors import BenchError, ConfigError, TargetError
 from bench.targets.meters.base import (
     FrameEnergy,
     excluded_energy,
@@ -32,7 +32,7 @@ from bench.targets.meters.sim.waveform import SimOptions, Truth, Waveform, from_
 from bench.targets.meters.windows import AlignOptions, Capture, cut_windows
 from bench.targets.spec import MeterSpec, TargetSpec
 
-ALIGN_KEYS = ("min_samples", "duration_tolerance", "min_window_samples")
+ALIGN_KEYS = ("min_samples", "duration_tolerance", "min_window_samples", "max_unmatched")
 EXTRA = "pip install -e '.[energy]'"
 
 
@@ -79,6 +79,8 @@ class InstrumentMeter:
         self._armed = False
         self._captured = False
         self._fed = 0
+        self._worked = False  # the instrument has opened once (later failures exclude frames, never stop the run)
+        self._start_error: str | None = None
 
     # -- the subclass's hooks -----------------------------------------------------------------
     @property
@@ -118,14 +120,29 @@ class InstrumentMeter:
                 f"{self.spec.marker or '-'}{stage}; {self.fs:g} S/s at {self.supply_v:g} V")
 
     def start(self) -> None:
-        if not self._opened:
-            self._open()
-            self._opened = True
-        if self._armed:
-            self._disarm()
-        self._arm()
-        self._armed = True
+        """Open (once) and arm the instrument. The first open failing is an error (TargetError: the
+        instrument is missing or misconfigured, the image fails with the reason). Once it has worked,
+        an instrument that fails to start (unplugged mid-run) costs only this utterance's energy: its
+        frames are excluded with the reason (frame_energy), the counts go on."""
         self._captured = False
+        self._start_error = None
+        try:
+            if not self._opened:
+                self._open()
+                self._opened = True
+                self._worked = True
+            if self._armed:
+                self._armed = False
+                self._disarm()
+            self._arm()
+            self._armed = True
+        except Exception as e:  # noqa: BLE001 -- every package's errors: say which instrument and why
+            self._armed = False
+            if not self._worked:
+                if isinstance(e, BenchError):
+                    raise
+                raise TargetError(f"{self.name} meter: cannot start the {self.label} ({type(e).__name__}: {e})") from e
+            self._start_error = f"the {self.label} could not be started (disconnected?): {type(e).__name__}: {e}"
 
     def feed(self, frames: Any) -> None:
         """Simulated mode: play the current the frames would draw; a real instrument ignores this."""
@@ -138,23 +155,39 @@ class InstrumentMeter:
         self._fed += 1
         wf = from_frames(frames, self.target, self.supply_v, self.fs, opts)
         self.truth = wf.truth
-        self._play(wf)
+        try:
+            self._play(wf)
+        except BenchError:
+            raise
+        except Exception as e:  # noqa: BLE001 -- the simulated instrument's own failure, named
+            raise TargetError(f"the simulated {self.label} failed to play the waveform: {type(e).__name__}: {e}") from e
 
     def stop(self) -> None:
+        """Stop the capture. Whatever the maker's package raises (its own exception classes too: an
+        instrument unplugged, an application closed) becomes a TargetError naming the instrument, which
+        measure_utterance turns into excluded frames with the reason."""
         if self._armed:
             self._armed = False
-            self._disarm()
+            try:
+                self._disarm()
+            except BenchError:
+                raise
+            except Exception as e:  # noqa: BLE001 -- every package's errors
+                raise TargetError(f"the {self.label} failed while stopping the capture (disconnected?): "
+                                  f"{type(e).__name__}: {e}") from e
             self._captured = True
 
     def frame_energy(self, frames: Any) -> FrameEnergy:
         n = len(frame_counts(frames))
         stages = frame_stage_names(frames) if self.spec.stage_marker else ()
+        if not self._captured and self._start_error:
+            return excluded_energy(self.energy_kind, self.source, n, self._start_error, stages)
         if not self._captured:
             return excluded_energy(self.energy_kind, self.source, n, "no capture: the meter was not started and "
                                    "stopped around this utterance", stages)
         try:
             cap = self._capture()
-        except (BenchError, OSError, RuntimeError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 -- every package's errors (a recording gone with its application)
             return excluded_energy(self.energy_kind, self.source, n, f"the meter's capture could not be read: {e}",
                                    stages)
         return cut_windows(cap, frame_cycles(frames, self.target), self.energy_kind, self.source, stages, self.align)

@@ -57,7 +57,9 @@ class Ppk2Meter(InstrumentMeter):
         self._buf = bytearray()
         self._stop = threading.Event()
         self._reader: threading.Thread | None = None
+        self._port = ""
         self._lock = threading.Lock()
+        self._error: BaseException | None = None  # what stopped the reader (the port went away)
 
     @property
     def fs(self) -> float:
@@ -97,10 +99,16 @@ class Ppk2Meter(InstrumentMeter):
             api.use_ampere_meter()
             api.set_source_voltage(mv)  # the library's conversion needs the supply it measures at
         self._api = api
+        self._port = port
+        self._error = None
 
     def _read_loop(self) -> None:
         while not self._stop.is_set():
-            data = self._api.get_data()
+            try:
+                data = self._api.get_data()
+            except Exception as e:  # noqa: BLE001 -- the port went away (USB unplugged): stop, say so at stop()
+                self._error = e
+                return
             if data:
                 with self._lock:
                     self._buf += data
@@ -108,6 +116,8 @@ class Ppk2Meter(InstrumentMeter):
                 time.sleep(0.002)
 
     def _arm(self) -> None:
+        if self._error is not None:
+            raise TargetError(f"the PPK2 on {self._port} went away earlier ({self._error}); reconnect it")
         self._buf = bytearray()
         self._stop.clear()
         self._api.start_measuring()
@@ -130,12 +140,16 @@ class Ppk2Meter(InstrumentMeter):
     def _disarm(self) -> None:
         if self._sim is not None:
             self._sim.wait_played(timeout=120)
-        self._drain()
-        self._api.stop_measuring()
+        if self._error is None:
+            self._drain()
+            self._api.stop_measuring()  # ppk2-api logs a failed write and carries on: the reader tells
         self._stop.set()
         if self._reader is not None:
             self._reader.join(timeout=2)
         self._reader = None
+        if self._error is not None:  # a capture cut short is never aligned: its pulses cannot be placed
+            raise TargetError(f"the PPK2 on {self._port} went away during the capture ({type(self._error).__name__}: "
+                              f"{self._error}); the utterance's samples are not used")
 
     def _capture(self) -> Capture:
         raw = bytes(self._buf[: len(self._buf) // 4 * 4])

@@ -14,7 +14,8 @@ marker's level per sample and, where wired, the stage marker's. :func:`cut_windo
    trusted, so only proportions count (a window's length over its frame's cycles is one scale for
    every frame of the utterance). Equal numbers match one to one; otherwise an alignment (dynamic
    programming, run from both ends) places the pulses, and frames it cannot place unambiguously are
-   excluded;
+   excluded; with more than ``max_unmatched`` pulses missing or spurious (a capture cut short)
+   nothing is guessed: every frame is excluded;
 5. checks every matched window's length against its frame's cycles at the common scale (tolerance
    ``duration_tolerance``, at least two samples) and excludes a window that disagrees;
 6. integrates each good window: energy = sum(I x V) / fs over its samples, with mean and peak
@@ -61,6 +62,9 @@ class AlignOptions:
     min_samples: int = 3  # a marker pulse or dip shorter than this (in samples) is a glitch
     duration_tolerance: float = 0.05  # a window may differ this much (relative) from its frame's share
     min_window_samples: int = 3  # a shorter window is below what the instrument resolves
+    # more pulses missing or spurious than this (after glitches and stray pulses): the lengths are not
+    # trusted to place them (a capture cut short, an instrument gone): every frame is excluded
+    max_unmatched: int = 2
 
 
 def levels_from_edges(n: int, edges: list[tuple[int, int]], initial: int = 0) -> np.ndarray:
@@ -223,6 +227,16 @@ def cut_windows(cap: Capture, cycles: np.ndarray, kind: str, source: str, stages
     scale = float(np.median(clean_len) / np.median(pos)) if clean_len.size and pos.size else 0.0
     if len(pulses) == n_f:
         match: list[tuple[int, int] | None] = [(j, 1) for j in range(n_f)]
+    elif abs(len(pulses) - n_f) > opt.max_unmatched:
+        # many frames without a pulse (or pulses without a frame): a minimum-cost alignment of lengths
+        # then places pulses on frames of similar length anywhere in the utterance, not where they were
+        # (a capture cut short leaves its pulses matched to the wrong frames). Nothing is guessed.
+        why = (f"{len(pulses)} marker pulses for {n_f} frames: more than {opt.max_unmatched} unmatched, the "
+               "lengths cannot place the pulses reliably (a capture cut short or an instrument gone?)")
+        notes.append(why)
+        return FrameEnergy(kind, source, joules, float("nan"), frame_mean_a=mean_a, frame_peak_a=peak_a,
+                           frame_window_s=win_s, excluded={j: why for j in range(n_f)}, stage_joules=st_j,
+                           notes=tuple(notes))
     else:
         fwd = _align(lengths, flagged, cycles, scale, opt.duration_tolerance)
         back = _align(lengths[::-1], flagged[::-1], cycles[::-1], scale, opt.duration_tolerance)[::-1]

@@ -24,11 +24,12 @@
 #if defined(FB_CMSIS_DSP)
 #include "arm_math.h"
 static arm_rfft_fast_instance_f32 fb_rfft;
+static float fb_buf[DC_FRAME];
 #endif
 
 static dc_state_t fb_dc;
 static nn_state_t fb_nn;
-static float fb_frame[DC_FRAME], fb_buf[DC_FRAME], fb_out[DC_FRAME + 2];
+static float fb_frame[DC_FRAME], fb_out[DC_FRAME + 2];
 static float fb_xr[DC_BINS], fb_xi[DC_BINS], fb_p[DC_BINS];
 static volatile int32_t fb_sink;
 static int fb_fails;

@@ -51,6 +51,8 @@ class WatchedLink:
         self.pending = 0  # bytes received since the last delimiter
 
     def __getattr__(self, name: str) -> Any:  # url, tail, bytes_in, bytes_out of the inner transport
+        if name == "inner":
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def _end(self, err: TargetError) -> bytes:
@@ -73,9 +75,8 @@ class WatchedLink:
             err = self._died(2.0, self.device_text())
             if err is None:
                 raise
-            raise_from = self._end(err)
             err.__cause__ = e
-            return raise_from
+            return self._end(err)
         if data:
             self.received.extend(data)
             cut = data.rfind(b"\x00")

@@ -38,6 +38,7 @@ class SimJoulescopeDriver:
         self._subs: dict[str, list[Callable[[str, Any], Any]]] = {}
         self._lock = threading.RLock()
         self.is_open = False
+        self.removed = False  # unplugged (sim_disconnect_frame): every call on the device fails
         self._sample_id = 0
 
     # -- pyjoulescope_driver.Driver's API --------------------------------------------------------
@@ -45,22 +46,29 @@ class SimJoulescopeDriver:
         return [self.path]
 
     def open(self, device_prefix: str, mode: str | None = None, timeout: float | None = None) -> int:
+        self._check_present()
         if device_prefix != self.path:
             raise RuntimeError(f"open {device_prefix}: no such device")
         self.is_open = True
         return 0
+
+    def _check_present(self) -> None:
+        if self.removed:  # what pyjoulescope_driver raises for a device that is gone
+            raise RuntimeError(f"{self.path}: device removed (error 19: not found)")
 
     def close(self, device_prefix: str, timeout: float | None = None) -> int:
         self.is_open = False
         return 0
 
     def publish(self, topic: str, value: Any, timeout: float | None = None) -> int:
+        self._check_present()
         with self._lock:
             self.published.append((topic, value))
             self.values[topic] = value
         return 0
 
     def query(self, topic: str, timeout: float | None = None) -> Any:
+        self._check_present()
         with self._lock:
             if topic not in self.values:
                 raise RuntimeError(f"query {topic}: not found")
@@ -95,7 +103,9 @@ class SimJoulescopeDriver:
         fs = int(self.values.get(f"{self.path}/h/fs", INPUT_RATE))
         dec = INPUT_RATE // fs
         n = len(trace.current_a)
+        cut = n if trace.disconnect_at is None else int(trace.disconnect_at)
         lost = np.asarray(trace.lost, bool).copy()
+        lost[cut:] = True  # nothing arrives after the device is unplugged
         if lost.any():  # whole GPI bytes: widen every lost run to 8-sample boundaries
             idx = np.flatnonzero(lost)
             for k in np.unique(idx // 8):
@@ -128,3 +138,6 @@ class SimJoulescopeDriver:
                     for fn in list(self._subs.get(topic, [])):
                         fn(topic, value)
         self._sample_id += n + (-n % 8)
+        if trace.disconnect_at is not None:
+            self.removed = True
+            self.is_open = False

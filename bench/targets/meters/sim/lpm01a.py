@@ -17,6 +17,7 @@ board (``eventsrc d7 fal``, ``event <n> ris``); they have not been checked again
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 
@@ -153,8 +154,14 @@ class SimLpm01a(PtyDevice):
                 tr = self._queue.get(timeout=0.05)
             except queue.Empty:
                 continue
+            cut = tr.disconnect_at
+            if cut is not None:  # only what was sent before the PowerShield goes away
+                tr = dataclasses.replace(tr, current_a=tr.current_a[:cut], frame_pin=tr.frame_pin[:cut],
+                                         stage_pin=tr.stage_pin[:cut], lost=tr.lost[:cut])
             if self._running.is_set():
                 self.write(self._encode(tr).encode())
+            if cut is not None:  # the USB cable is pulled: the host's port hangs up
+                self.close()
             with self._cv:
                 self._pending_plays -= 1
                 self._cv.notify_all()

@@ -14,6 +14,7 @@ be expressed through this protocol: the simulator does not model them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
@@ -69,6 +70,17 @@ class SimOtii:
     # -- the waveform -------------------------------------------------------------------------------
     def play(self, trace: SampledTrace) -> None:
         """Append a sampled waveform to the running recording (the board drew it while recording)."""
+        cut = trace.disconnect_at
+        if cut is not None:  # the board drew this much before the Otii application went away
+            trace = dataclasses.replace(trace, current_a=trace.current_a[:cut], frame_pin=trace.frame_pin[:cut],
+                                        stage_pin=trace.stage_pin[:cut], lost=trace.lost[:cut])
+        try:
+            self._play(trace)
+        finally:
+            if cut is not None:
+                self.close()  # the application closed: its TCP server and every connection with it
+
+    def _play(self, trace: SampledTrace) -> None:
         with self._lock:
             rec = self.recording
             if rec is None:

@@ -74,7 +74,7 @@ class SimPpk2(PtyDevice):
         self.commands: list[int] = []
         self._pending = b""
         self._streaming = threading.Event()
-        self._queue: queue.Queue[bytes] = queue.Queue()
+        self._queue: queue.Queue[tuple[bytes, bool]] = queue.Queue()
         self._cv = threading.Condition()
         self._pending_plays = 0  # queued and not yet written
         self._counter = 0
@@ -123,10 +123,13 @@ class SimPpk2(PtyDevice):
         logic = (trace.frame_pin.astype(np.uint32) << self.frame_bit)
         if self.stage_bit is not None:
             logic |= trace.stage_pin.astype(np.uint32) << self.stage_bit
+        cut = trace.disconnect_at
         data, self._counter = encode(trace.current_a, logic, self._counter, trace.lost)
+        if cut is not None:  # the words sent before the PPK2 goes away (lost ones were never in the stream)
+            data = data[:4 * int(np.count_nonzero(~np.asarray(trace.lost[:cut], bool)))]
         with self._cv:
             self._pending_plays += 1
-        self._queue.put(data)
+        self._queue.put((data, cut is not None))
 
     def wait_played(self, timeout: float) -> bool:
         """True once everything queued has been written to the host's side of the pty."""
@@ -136,13 +139,15 @@ class SimPpk2(PtyDevice):
     def _stream(self) -> None:
         while not self._closed.is_set():
             try:
-                data = self._queue.get(timeout=0.05)
+                data, unplug = self._queue.get(timeout=0.05)
             except queue.Empty:
                 continue
             for k in range(0, len(data), 16384):
                 if not self._streaming.is_set():
                     break
                 self.write(data[k:k + 16384])
+            if unplug:  # the USB cable is pulled: the host's port hangs up
+                self.close()
             with self._cv:
                 self._pending_plays -= 1
                 self._cv.notify_all()

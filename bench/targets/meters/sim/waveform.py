@@ -16,7 +16,9 @@ sample period (an integrating converter), plus Gaussian noise of ``noise_a``; th
 levels at the sample instant. Faults to test the alignment: ``glitch_frames`` (the frame marker
 drops for ``glitch_samples`` inside those frames), ``stray_after`` (a short marker pulse in the idle
 time after those frames), ``gap_frames`` (the instrument loses ``gap_samples`` in the middle of those
-frames) and ``t_start`` > lead_s (the capture begins inside frame 0: a missing rising edge).
+frames), ``t_start`` > lead_s (the capture begins inside frame 0: a missing rising edge) and
+``disconnect_frame`` (the instrument goes away in the middle of that frame: each simulator stops
+there and drops its connection, as an unplugged USB cable or a closed application would).
 
 The truth: every frame's energy and window, and its stages' energies, integrated exactly over the
 continuous waveform (J = V x integral of I dt over [rise, fall]).
@@ -50,6 +52,7 @@ class SimOptions:
     stray_samples: float = 1.2
     gap_frames: tuple[int, ...] = ()
     gap_samples: int = 10
+    disconnect_frame: int | None = None  # the instrument goes away (cable pulled) in the middle of this frame
 
     @classmethod
     def from_options(cls, opts: dict[str, Any]) -> SimOptions:
@@ -128,7 +131,12 @@ class Waveform:
                 a, b = self.frame_bounds[j]
                 mid = int(((a + b) / 2 - o.t_start) * fs)
                 lost[max(mid - o.gap_samples // 2, 0):max(mid + (o.gap_samples + 1) // 2, 0)] = True
-        return SampledTrace(fs=fs, current_a=cur, frame_pin=frame, stage_pin=stage, lost=lost, t_start=o.t_start)
+        cut = None
+        if o.disconnect_frame is not None and o.disconnect_frame < self.frames:
+            a, b = self.frame_bounds[o.disconnect_frame]
+            cut = min(max(int(((a + b) / 2 - o.t_start) * fs), 0), n)
+        return SampledTrace(fs=fs, current_a=cur, frame_pin=frame, stage_pin=stage, lost=lost, t_start=o.t_start,
+                            disconnect_at=cut)
 
 
 @dataclass
@@ -139,6 +147,7 @@ class SampledTrace:
     stage_pin: np.ndarray
     lost: np.ndarray  # the instrument loses these samples (a gap in its stream)
     t_start: float
+    disconnect_at: int | None = None  # the instrument goes away before this sample (None: it stays)
 
 
 def synthesise(cycles: np.ndarray, stage_cycles: np.ndarray, stages: tuple[str, ...], clock_hz: float,

@@ -1,0 +1,35 @@
+"""The pytest plugin without an emulator: registered under pytest11, its options and fixtures
+there, a missing image a usage error that says what to give, and labgrid's --lg-env ignored when
+labgrid's plugin is absent. (tests/qemu/test_plugin_example.py runs it on QEMU.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+from bench import pytest_plugin
+
+
+def test_registered_as_a_pytest11_plugin():
+    eps = {ep.name: ep.value for ep in entry_points(group="pytest11")}
+    assert eps.get("bench") == "bench.pytest_plugin"
+
+
+def test_missing_image_is_a_usage_error_and_the_options_are_ours(tmp_path):
+    (tmp_path / "test_x.py").write_text("def test_x(bench_image):\n    pass\n")
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_x.py"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "--bench-image" in p.stdout + p.stderr
+    h = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120).stdout
+    assert "--bench-target" in h and "--bench-image" in h
+
+
+class _Config:
+    def getoption(self, name):
+        raise ValueError(name)  # what pytest does for an option no plugin added
+
+
+def test_lg_env_is_ignored_without_labgrid():
+    assert pytest_plugin._labgrid_target_name(_Config()) is None
