@@ -24,7 +24,8 @@ SUITES: dict[str, tuple[str, tuple[tuple[str, dict[str, Any]], ...]]] = {
         ("--quick", {"action": "store_true", "help": "small shapes only (no 400x400 / GRU 400)"}),
         ("--seed", {"type": int, "help": "random seed of the cases (default 0)"}),
         ("--no-compare", {"action": "store_true",
-                          "help": "skip the side-by-side with CMSIS-NN / CMSIS-DSP (BENCH_CMSIS_NN, BENCH_CMSIS_DSP)"}))),
+                          "help": "skip the side-by-side with CMSIS-NN / CMSIS-DSP (BENCH_CMSIS_NN, "
+                                  "BENCH_CMSIS_DSP) and the FFT stages"}))),
     "bench.harness.dyncp_kernels": ("the channel-skipping kernels at the bench's shapes and keep fractions", (
         ("--out", {"help": "build directory (default: a temporary one)"}),)),
 }

@@ -101,8 +101,9 @@ def skip_message(var: str) -> str:
 
 
 def _git_revision(tree: Path) -> str:
+    """The checkout's commit (12 hex digits), or a note when the tree is not a git checkout."""
     r = subprocess.run(["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True)
-    return r.stdout.strip() if r.returncode == 0 else "unknown (not a git checkout)"
+    return r.stdout.strip()[:12] if r.returncode == 0 else "(revision unknown: not a git checkout)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,8 +244,9 @@ def fc_cases(tag: str, n: int, k: int, rng: np.random.Generator, kinds: Sequence
             mult = np.full(n, d["mult"][0], np.int32)
             shift = np.full(n, d["shift"][0], np.int32)
         exp = q8.fc_s8(d["x"], d["w"], d["bias"], in_off, mult, shift, out_off, -128, 127)
-        out.append(KCase(f"{kind.lower()}_{tag}", kind, n, k, 0, [in_off, out_off, -128, 127, int(mult[0]), int(shift[0])],
-                         [d["x"], d["w"], d["bias"], mult, shift], exp, n, n * k))
+        params = [in_off, out_off, -128, 127, int(mult[0]), int(shift[0])]
+        out.append(KCase(f"{kind.lower()}_{tag}", kind, n, k, 0, params, [d["x"], d["w"], d["bias"], mult, shift],
+                         exp, n, n * k))
     return out
 
 
@@ -316,15 +318,15 @@ def write_kc_vectors(cs: Sequence[KCase], out_dir: Path) -> None:
     names: dict[int, str] = {}  # arrays shared between cases are written once
     rows = []
     for i, c in enumerate(cs):
-        an = []
-        for j, a in enumerate(c.arrays):
-            if a is None:
+        an: list[str] = []
+        for j, arr in enumerate(c.arrays):
+            if arr is None:
                 an.append("0")
                 continue
-            if id(a) not in names:
-                names[id(a)] = f"k{i}_a{j}"
-                parts.append(kb._c_array(names[id(a)], a))
-            an.append(names[id(a)])
+            if id(arr) not in names:
+                names[id(arr)] = f"k{i}_a{j}"
+                parts.append(kb._c_array(names[id(arr)], arr))
+            an.append(names[id(arr)])
         exp = "0"
         if c.expected is not None:
             exp = f"k{i}_exp"
@@ -476,7 +478,7 @@ def run_cmsis_nn(cs: Sequence[KCase], nn: Path, out_dir: Path) -> dict[str, dict
 def revision_note(nn: Path | None, dsp: Path | None) -> str:
     parts = []
     if nn is not None:
-        parts.append(f"CMSIS-NN {nn} @ {_git_revision(nn)[:12]}")
+        parts.append(f"CMSIS-NN {nn} {_git_revision(nn)}")
     if dsp is not None:
-        parts.append(f"CMSIS-DSP {dsp} @ {_git_revision(dsp)[:12]}")
+        parts.append(f"CMSIS-DSP {dsp} {_git_revision(dsp)}")
     return "; ".join(parts)

@@ -94,6 +94,22 @@ def _score_chunk(jobs: Sequence[ScoreJob], metrics: tuple[str, ...]) -> list[Utt
         return [_score_one(j, metrics) for j in jobs]
 
 
+def _die_with_parent(parent: int) -> None:
+    """A scoring worker ends when bench ends, however bench ends (Linux: SIGKILL on parent death)."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
 def default_workers() -> int:
     try:
         return max(len(os.sched_getaffinity(0)), 1)
@@ -167,7 +183,8 @@ def _score_all(jobs: Sequence[ScoreJob], names: tuple[str, ...], max_workers: in
     n_chunks = min(len(jobs), workers * 4)
     chunks = [list(jobs[i::n_chunks]) for i in range(n_chunks)]
     out: list[UtteranceScores | None] = [None] * len(jobs)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context) as ex:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context, initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as ex:
         for i, res in enumerate(ex.map(_score_chunk, chunks, [names] * n_chunks)):
             for k, r in enumerate(res):
                 out[i + k * n_chunks] = r

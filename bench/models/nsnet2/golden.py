@@ -9,9 +9,9 @@ Per hop of 160 int16 samples (docs/nsnet2.md, "Golden model"):
    complex FFT (radix 2, 4, 4, 5 stages bottom-up, decimation in time) of the even/odd
    packed frame and the real-FFT split; ``P = Xr^2 + Xi^2 + eps``; ``log2 P`` by exponent
    extraction (float bits) and a 256-entry table of log2 over the mantissa with linear
-   interpolation (``log2_f32``; our own, the same on both sides; no libm); the normalisation and the input quantisation folded into one
-   per-bin affine map ``v = L * A[k] + B[k]``, clamped to [-128, 127] and rounded half away
-   from zero -> int8 features.
+   interpolation (``log2_f32``; our own, the same on both sides; no libm); the normalisation
+   and the input quantisation folded into one per-bin affine map ``v = L * A[k] + B[k]``,
+   clamped to [-128, 127] and rounded half away from zero -> int8 features.
 2. **network** (integer, TFLite-Micro semantics, bench.models.common.int8ops / gru_int): int8 FC
    layers with fused ReLU, integer GRUs (``gru_cell_int``, default GruBits, int16 Q0.15 state)
    whose state is requantised to int8 for the next layer, heads as int8 FC -> int16 Q3.12 ->
