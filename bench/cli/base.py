@@ -30,7 +30,7 @@ def _stdout(width: int) -> Console:
     return Console() if sys.stdout.isatty() else Console(width=width)
 
 
-out = _stdout(120)  # tables and results (run, show, targets, images, families)
+out = _stdout(150)  # tables and results (run, show, targets, images, families)
 wide = _stdout(140)  # the regression commands' wider tables
 
 

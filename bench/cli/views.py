@@ -103,10 +103,13 @@ def run_table(doc: dict[str, Any]) -> Table:
     fidelity, and a family's own figure such as a dynamic model's saving)."""
     from bench.families import family_for
 
-    cols = ("image", "status", "instr", "cycles_est", "RTF", "energy", "PESQ-WB", "STOI", "ΔPESQ vs float",
-            "bit-exact", "saving")
+    kinds = {im["energy"].get("kind", "?") for im in doc["images"].values() if im.get("energy")}
+    one_kind = kinds.pop() if len(kinds) == 1 else None
+    cols = ("image", "status", "instr", "cycles_est", "RTF", f"µJ ({one_kind})" if one_kind else "energy",
+            "PESQ-WB", "STOI", "ΔPESQ vs float", "bit-exact", "saving")
     t = table(f"run {escape(doc['run_id'])} on {escape(doc['target'])}: {doc['status']}", cols, right=cols[2:])
-    t.columns[0].no_wrap = True
+    for c in t.columns[:6]:
+        c.no_wrap = True
     for name, im in doc["images"].items():
         q = im.get("quality") or {}
         means = {r["condition"]: r for r in q.get("means", [])}
@@ -125,7 +128,7 @@ def run_table(doc: dict[str, Any]) -> Table:
                   (f"{_fmt(im['total']['mean'])} cycles" if "total" in im else "-"),
                   _fmt(est["total"]["mean"]) if est else "-",
                   f"{im['realtime']['rtf_mean']:.3f}" if "realtime" in im else "-",
-                  _energy_cell(im.get("energy")),
+                  _energy_cell(im.get("energy"), with_kind=one_kind is None),
                   f"{tgt['pesq_wb']:.3f}" if tgt.get("pesq_wb") is not None else "-",
                   f"{tgt['stoi']:.3f}" if tgt.get("stoi") is not None else "-",
                   f"{dpesq['mean']:+.3f}" if dpesq else "-",
@@ -140,12 +143,13 @@ def run_table(doc: dict[str, Any]) -> Table:
     return t
 
 
-def _energy_cell(e: dict[str, Any] | None) -> str:
+def _energy_cell(e: dict[str, Any] | None, with_kind: bool = True) -> str:
+    """Mean energy per frame; its kind beside it unless the column header names the one kind."""
     if not e:
         return "-"
     v = e.get("joules_per_frame_mean")
-    val = f"{v * 1e6:.3g} uJ" if v is not None and v == v else "-"
-    return f"{val} ({e.get('kind', '?')})"
+    val = f"{v * 1e6:.3g}" if v is not None and v == v else "-"
+    return f"{val} µJ ({e.get('kind', '?')})" if with_kind else val
 
 
 def realtime_line(summary: dict[str, Any]) -> str:

@@ -96,6 +96,7 @@ class Family:
     models_subdir: str | None = None  # models/<subdir>/<model>/ holds this family's trained models
     default_model: str | None = None  # repo-relative model folder used when an image names none
     context_enhancer: bool = False  # its float reference is the run's classic-enhancer baseline (context.json)
+    speech_enhancer: bool = True  # its images enhance audio: part of a plain `bench run` over a speech set
 
     # ---- references and options ------------------------------------------------------
     def references(self, model_dir: str | None) -> References | None:

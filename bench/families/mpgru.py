@@ -90,6 +90,7 @@ class Mpgru(Family):
     description = "mixed-precision GRU classifiers (sub-byte weights, per-operator widths; bench search)"
     models_subdir = "mpgru"
     default_model = "models/mpgru/digits-h32"
+    speech_enhancer = False  # task classifiers: run by name (bench run --image ...) on their own task data
 
     # ---- references and options ------------------------------------------------------
     def references(self, model_dir: str | None) -> References:

@@ -61,6 +61,12 @@ class Progress(Protocol):
     def image_finished(self, image: str, summary: dict[str, Any] | None, error: str | None) -> None: ...
 
 
+def _enhances_speech(entry: ImageEntry) -> bool:
+    """Whether a plain `bench run` (no --image) takes the image: its family enhances speech."""
+    fam = family_for(entry.model_family, required=False)
+    return fam is None or fam.speech_enhancer
+
+
 def with_probe(target: Any, probe_uid: str | None) -> Any:
     """The target with --probe UID as its [pyocd] probe_uid (one of several probes)."""
     if not probe_uid:
@@ -121,7 +127,7 @@ class Runner:
     def images(self) -> list[ImageEntry]:
         if self.options.images:
             return [find_image(n, self.manifest_dir) for n in self.options.images]
-        found = images_for_target(self.target, self.manifest_dir)
+        found = [e for e in images_for_target(self.target, self.manifest_dir) if _enhances_speech(e)]
         if not found:
             raise BenchError(f"no bench image for target {self.target.name} (board {self.target.board}) in "
                              "firmware_images/manifest.json; build them with `bench images build`")
