@@ -224,6 +224,18 @@ class QemuMachine:
         """Why QEMU is gone ("" while it runs)."""
         if self.proc is None or self.proc.poll() is None:
             return ""
+        return self._account()
+
+    def gone_account(self, grace_s: float = 3.0) -> str:
+        """Why QEMU is gone, once its gdbstub connection broke: the socket closes a moment before the
+        process is reaped, so wait up to `grace_s` for the exit (and its stderr) before answering."""
+        if self.proc is None:
+            return ""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=grace_s)
+        return self.exited
+
+    def _account(self) -> str:
         tail = self.stderr_tail()
         return f"QEMU exited with status {self.proc.returncode}" + (f": {tail}" if tail else "")
 

@@ -183,7 +183,7 @@ class QemuProbe(DebugProbe):
         try:
             gdb = self._machine.start()
             dap = EmulatedDap(gdb, on_write=self._machine.flash.note_write,
-                              describe_exit=lambda: self._machine.exited if self._machine else "",
+                              describe_exit=lambda: self._machine.gone_account() if self._machine else "",
                               log=lambda msg: LOG.info("%s: %s", self.unique_id, msg))
             dap.attach()
         except (MachineError, DapGone) as e:
