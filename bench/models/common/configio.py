@@ -10,7 +10,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from bench.errors import ConfigError
 
@@ -74,6 +74,31 @@ def get_named(name: str, configs: Mapping[str, T], load: Callable[[Path], T], la
     if p.suffix == ".json" and p.is_file():
         return load(p)
     raise ConfigError(f"unknown {label} config {name!r}; choose one of {sorted(configs)} or pass a config.json path")
+
+
+C = TypeVar("C", bound="ConfigIO")
+
+
+class ConfigIO:
+    """The (de)serialisation methods of a family's frozen config dataclass; a subclass names itself in
+    messages with ``LABEL`` and lists its tuple-valued fields in ``TUPLES``."""
+
+    LABEL: ClassVar[str] = "model"
+    TUPLES: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self, self.TUPLES)
+
+    @classmethod
+    def from_dict(cls: type[C], d: Mapping[str, Any]) -> C:
+        return from_dict(cls, d, cls.LABEL, cls.TUPLES)
+
+    def to_json(self) -> str:
+        return to_json(self.to_dict())
+
+    @classmethod
+    def load(cls: type[C], path: str | Path) -> C:
+        return cls.from_dict(read_model_dict(path, cls.LABEL))
 
 
 def check_stft(cfg: Any, family: str, fixed: tuple[int, int, int, int]) -> None:  # noqa: ANN401

@@ -26,9 +26,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from bench.errors import ConfigError
 from bench.models.common import configio
@@ -80,8 +79,10 @@ class BlockSpec:
 
 
 @dataclass(frozen=True)
-class DyncpConfig:
+class DyncpConfig(configio.ConfigIO):
     """A (DynCP) Conv-FSENet configuration."""
+
+    LABEL: ClassVar[str] = "DynCP"
 
     name: str
     residual: int = 128  # R
@@ -212,22 +213,6 @@ class DyncpConfig:
             "macs_per_kept_channel": self.blocks()[0].channel_macs(),
             "receptive_field_frames": self.receptive_field(),
         }
-
-    # ---- (de)serialisation ------------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        return configio.to_dict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> DyncpConfig:
-        return configio.from_dict(cls, d, "DynCP")
-
-    def to_json(self) -> str:
-        return configio.to_json(self.to_dict())
-
-    @classmethod
-    def load(cls, path: str | Path) -> DyncpConfig:
-        return cls.from_dict(configio.read_model_dict(path, "DynCP"))
 
 
 CONFIGS: Mapping[str, DyncpConfig] = MappingProxyType(

@@ -28,9 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from bench.errors import ConfigError
 from bench.models.common import configio
@@ -102,8 +101,11 @@ class ExitSpec:
 
 
 @dataclass(frozen=True)
-class Nsnet2Config:
+class Nsnet2Config(configio.ConfigIO):
     """An early-exit nsNet2 configuration. Widths are unit counts of fc1, gru1, gru2, fc2, fc3."""
+
+    LABEL: ClassVar[str] = "nsNet2"
+    TUPLES: ClassVar[tuple[str, ...]] = ("exits",)
 
     name: str
     fc1: int = 400
@@ -230,22 +232,6 @@ class Nsnet2Config:
             {"exit": k, "name": self.exit_name(k), "macs": self.macs_for_exit(k), "params": self.params_for_exit(k)}
             for k in range(self.n_exits)
         ]
-
-    # ---- (de)serialisation ------------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        return configio.to_dict(self, ("exits",))
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Nsnet2Config:
-        return configio.from_dict(cls, d, "nsNet2", ("exits",))
-
-    def to_json(self) -> str:
-        return configio.to_json(self.to_dict())
-
-    @classmethod
-    def load(cls, path: str | Path) -> Nsnet2Config:
-        return cls.from_dict(configio.read_model_dict(path, "nsNet2"))
 
 
 CONFIGS: Mapping[str, Nsnet2Config] = MappingProxyType(
