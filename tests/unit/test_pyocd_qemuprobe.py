@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench.targets.qemuprobe import dap as D
+from bench.targets.qemuprobe import regs as D
 from bench.targets.qemuprobe.dap import DapFault, EmulatedDap
 from bench.targets.qemuprobe.gdbremote import (
     GdbRemote,

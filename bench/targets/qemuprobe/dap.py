@@ -7,7 +7,7 @@ gdbstub memory reads and writes (`m`/`M`). pyOCD's own DP, AP, ROM-table, CoreSi
 Cortex-M core, register, reset and flash-programming code run unchanged on top of it.
 
 QEMU 7.2 models the Cortex-M4's system control space (CPUID, AIRCR, CFSR, HFSR, BFAR, MMFAR, ...)
-but not its debug logic. What it lacks, this module provides, and says so (`SERVED`):
+but not its debug logic. What it lacks, this module provides, and says so (`regs.SERVED`):
 
     DHCSR  0xE000EDF0   halt / run / step / status: translated to gdbstub ^C, `c`, `s`, stop replies
     DCRSR  0xE000EDF4   core register transfer: translated to gdbstub `p` / `P` (DCRDR holds the value)
@@ -33,93 +33,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bench.targets.qemuprobe import regs as R
 from bench.targets.qemuprobe.gdbremote import GdbRemote, GdbRemoteError
-
-# -- ADIv5 DP (ARM IHI 0031) -----------------------------------------------------------------------
-DP_ABORT = 0x0  # write
-DP_IDR = 0x0  # read
-DP_CTRL_STAT = 0x4
-DP_SELECT = 0x8
-DP_RDBUFF = 0xC
-DPIDR_VALUE = 0x2BA01477  # ARM SW-DP v1 as on Cortex-M3/M4 parts
-CSYSPWRUPACK = 1 << 31
-CSYSPWRUPREQ = 1 << 30
-CDBGPWRUPACK = 1 << 29
-CDBGPWRUPREQ = 1 << 28
-STICKYERR = 1 << 5
-STICKYCMP = 1 << 4
-STICKYORUN = 1 << 1
-ABORT_STKCMPCLR = 1 << 1
-ABORT_STKERRCLR = 1 << 2
-ABORT_ORUNERRCLR = 1 << 4
-
-# -- MEM-AP ------------------------------------------------------------------------------------------
-AP_CSW, AP_TAR, AP_DRW = 0x00, 0x04, 0x0C
-AP_BD0 = 0x10
-AP_CFG, AP_BASE, AP_IDR = 0xF4, 0xF8, 0xFC
-AHB_AP_IDR = 0x24770011
-ROM_TABLE = 0xE00FF000
-CSW_SIZE = 0x7
-CSW_ADDRINC = 0x30
-CSW_ADDRINC_SINGLE = 0x10
-CSW_DEVICEEN = 1 << 6
-CSW_RESET = 0x23000040 | 0x2  # DbgSwEnable off, HPROT privileged data, DeviceEn, word size
-CSW_WRITABLE = 0xFF000F37
-
-# -- ARMv7-M debug registers (ARM DDI 0403, C1.6) ----------------------------------------------------
-DFSR = 0xE000ED30
-AIRCR = 0xE000ED0C
-DHCSR = 0xE000EDF0
-DCRSR = 0xE000EDF4
-DCRDR = 0xE000EDF8
-DEMCR = 0xE000EDFC
-DBGKEY = 0xA05F << 16
-C_DEBUGEN, C_HALT, C_STEP, C_MASKINTS = 1 << 0, 1 << 1, 1 << 2, 1 << 3
-S_REGRDY, S_HALT, S_SLEEP, S_LOCKUP = 1 << 16, 1 << 17, 1 << 18, 1 << 19
-S_RETIRE_ST, S_RESET_ST = 1 << 24, 1 << 25
-DFSR_HALTED, DFSR_BKPT, DFSR_DWTTRAP, DFSR_VCATCH, DFSR_EXTERNAL = 1, 2, 4, 8, 16
-DEMCR_VC_CORERESET = 1 << 0
-AIRCR_VECTKEY = 0x05FA << 16
-AIRCR_VECTRESET, AIRCR_SYSRESETREQ = 1 << 0, 1 << 2
-DCRSR_REGWNR = 1 << 16
-
-# CoreSight component ID blocks (PIDR4..7, PIDR0..3, CIDR0..3 at base + 0xFD0..0xFFC), Cortex-M4 r0p1
-_CID_GENERIC = (0x0D, 0xE0, 0x05, 0xB1)
-_CID_ROM = (0x0D, 0x10, 0x05, 0xB1)
-
-
-def _ids(pidr0: int, pidr1: int, pidr2: int, cid: tuple[int, ...], pidr4: int = 0x04) -> tuple[int, ...]:
-    return (pidr4, 0, 0, 0, pidr0, pidr1, pidr2, 0, *cid)
-
-
-ID_BLOCKS: dict[int, tuple[int, ...]] = {
-    0xE000E000: _ids(0x0C, 0xB0, 0x0B, _CID_GENERIC),  # SCS, v7-M (part 0x00C)
-    0xE0001000: _ids(0x02, 0xB0, 0x3B, _CID_GENERIC),  # DWT (0x002)
-    0xE0002000: _ids(0x03, 0xB0, 0x2B, _CID_GENERIC),  # FPB (0x003)
-    0xE0000000: _ids(0x01, 0xB0, 0x3B, _CID_GENERIC),  # ITM (0x001)
-    ROM_TABLE: _ids(0xC4, 0xB4, 0x0B, _CID_ROM),       # Cortex-M4 ROM table
-}
-# ROM table entries: offsets from 0xE00FF000 to the components, present bit and format bit set
-ROM_ENTRIES = (0xFFF0F003, 0xFFF02003, 0xFFF03003, 0xFFF01003, 0)
-ROM_MEMTYPE = 0x1  # system memory present on the bus
-
-SERVED = {
-    "DHCSR": "halt/run/step/status through gdbstub ^C, c, s and its stop replies",
-    "DCRSR/DCRDR": "core registers through gdbstub p/P",
-    "DEMCR": "kept by the probe (VC_CORERESET honoured at reset)",
-    "DFSR": "kept by the probe (HALTED, BKPT, VCATCH)",
-    "AIRCR SYSRESETREQ/VECTRESET": "monitor system_reset (whole machine, flash kept)",
-    "ROM table and component IDs": "Cortex-M4 values (QEMU does not model them)",
-}
-
-# DCRSR REGSEL -> gdb register names tried in order (ARM DDI 0403 C1.6.3)
-_CORE_REGS = {**{i: (f"r{i}",) for i in range(13)}, 13: ("sp", "r13"), 14: ("lr", "r14"), 15: ("pc", "r15"),
-              16: ("xpsr", "cpsr"), 17: ("msp",), 18: ("psp",), 33: ("fpscr",)}
-_CFBP = ("control", "faultmask", "basepri", "primask")  # REGSEL 20: CONTROL[31:24]..PRIMASK[7:0]
 
 
 class DapFault(Exception):
-    """A memory access the bus refused (a fault on the AHB-AP): STICKYERR is set."""
+    """A memory access the bus refused (a fault on the AHB-AP): R.STICKYERR is set."""
 
     def __init__(self, message: str, address: int | None = None):
         super().__init__(message)
@@ -136,8 +55,8 @@ class CoreState:
     halted: bool = True
     step: bool = False
     maskints: bool = False
-    reset_st: bool = False    # sticky, cleared by a DHCSR read
-    retire_st: bool = False   # sticky, cleared by a DHCSR read
+    reset_st: bool = False    # sticky, cleared by a R.DHCSR read
+    retire_st: bool = False   # sticky, cleared by a R.DHCSR read
     dfsr: int = 0
     dcrdr: int = 0
     demcr: int = 0
@@ -162,7 +81,7 @@ class EmulatedDap:
         self.ctrl_stat = 0
         self.select = 0
         self.rdbuff = 0
-        self.csw = CSW_RESET
+        self.csw = R.CSW_RESET
         self.tar = 0
         self._regs: dict[str, tuple[int, int]] = {}  # name -> (regnum, bytes)
         self._lock = threading.RLock()
@@ -197,38 +116,38 @@ class EmulatedDap:
     def read_dp(self, addr: int) -> int:
         with self._lock:
             a = addr & 0xC
-            if a == DP_IDR:
-                return DPIDR_VALUE
-            if a == DP_CTRL_STAT:
+            if a == R.DP_IDR:
+                return R.DPIDR_VALUE
+            if a == R.DP_CTRL_STAT:
                 v = self.ctrl_stat
-                if v & CDBGPWRUPREQ:
-                    v |= CDBGPWRUPACK
-                if v & CSYSPWRUPREQ:
-                    v |= CSYSPWRUPACK
+                if v & R.CDBGPWRUPREQ:
+                    v |= R.CDBGPWRUPACK
+                if v & R.CSYSPWRUPREQ:
+                    v |= R.CSYSPWRUPACK
                 return v & 0xFFFFFFFF
-            if a == DP_SELECT:
+            if a == R.DP_SELECT:
                 return self.select
             return self.rdbuff  # RDBUFF: the last AP read
 
     def write_dp(self, addr: int, value: int) -> None:
         with self._lock:
             a = addr & 0xC
-            if a == DP_ABORT:
+            if a == R.DP_ABORT:
                 clear = 0
-                if value & ABORT_STKERRCLR:
-                    clear |= STICKYERR
-                if value & ABORT_STKCMPCLR:
-                    clear |= STICKYCMP
-                if value & ABORT_ORUNERRCLR:
-                    clear |= STICKYORUN
+                if value & R.ABORT_STKERRCLR:
+                    clear |= R.STICKYERR
+                if value & R.ABORT_STKCMPCLR:
+                    clear |= R.STICKYCMP
+                if value & R.ABORT_ORUNERRCLR:
+                    clear |= R.STICKYORUN
                 self.ctrl_stat &= ~clear
-            elif a == DP_CTRL_STAT:
-                sticky = self.ctrl_stat & (STICKYERR | STICKYCMP | STICKYORUN)
+            elif a == R.DP_CTRL_STAT:
+                sticky_bits = R.STICKYERR | R.STICKYCMP | R.STICKYORUN
+                sticky = self.ctrl_stat & sticky_bits
                 # JTAG-style clearing: writing 1 to a sticky bit clears it
-                sticky &= ~(value & (STICKYERR | STICKYCMP | STICKYORUN))
-                self.ctrl_stat = (value & ~(CSYSPWRUPACK | CDBGPWRUPACK | STICKYERR | STICKYCMP | STICKYORUN)) \
-                    | sticky
-            elif a == DP_SELECT:
+                sticky &= ~(value & sticky_bits)
+                self.ctrl_stat = (value & ~(R.CSYSPWRUPACK | R.CDBGPWRUPACK | sticky_bits)) | sticky
+            elif a == R.DP_SELECT:
                 self.select = value & 0xFFFFFFFF
 
     # -- AP ---------------------------------------------------------------------------------------------
@@ -242,20 +161,20 @@ class EmulatedDap:
             apsel, reg = self._ap_reg(addr)
             if apsel != 0:
                 v = 0  # no AP there: IDR (and everything) reads 0
-            elif reg == AP_IDR:
-                v = AHB_AP_IDR
-            elif reg == AP_BASE:
-                v = ROM_TABLE | 0x3
-            elif reg == AP_CFG:
+            elif reg == R.AP_IDR:
+                v = R.AHB_AP_IDR
+            elif reg == R.AP_BASE:
+                v = R.ROM_TABLE | 0x3
+            elif reg == R.AP_CFG:
                 v = 0
-            elif reg == AP_CSW:
-                v = self.csw | CSW_DEVICEEN
-            elif reg == AP_TAR:
+            elif reg == R.AP_CSW:
+                v = self.csw | R.CSW_DEVICEEN
+            elif reg == R.AP_TAR:
                 v = self.tar
-            elif reg == AP_DRW:
+            elif reg == R.AP_DRW:
                 v = self._drw_read()
-            elif AP_BD0 <= reg < AP_BD0 + 16:
-                v = self._word_read((self.tar & ~0xF) + (reg - AP_BD0))
+            elif R.AP_BD0 <= reg < R.AP_BD0 + 16:
+                v = self._word_read((self.tar & ~0xF) + (reg - R.AP_BD0))
             else:
                 v = 0
             self.rdbuff = v
@@ -267,22 +186,22 @@ class EmulatedDap:
             value &= 0xFFFFFFFF
             if apsel != 0:
                 return
-            if reg == AP_CSW:
-                size = value & CSW_SIZE
+            if reg == R.AP_CSW:
+                size = value & R.CSW_SIZE
                 if size > 2:
                     size = 2  # unsupported sizes read back as a supported one (ADIv5)
-                self.csw = (value & CSW_WRITABLE & ~CSW_SIZE) | size
-            elif reg == AP_TAR:
+                self.csw = (value & R.CSW_WRITABLE & ~R.CSW_SIZE) | size
+            elif reg == R.AP_TAR:
                 self.tar = value
-            elif reg == AP_DRW:
+            elif reg == R.AP_DRW:
                 self._drw_write(value)
-            elif AP_BD0 <= reg < AP_BD0 + 16:
-                self._word_write((self.tar & ~0xF) + (reg - AP_BD0), value)
+            elif R.AP_BD0 <= reg < R.AP_BD0 + 16:
+                self._word_write((self.tar & ~0xF) + (reg - R.AP_BD0), value)
 
     def read_ap_multiple(self, addr: int, count: int) -> list[int]:
         with self._lock:
             apsel, reg = self._ap_reg(addr)
-            if apsel == 0 and reg == AP_DRW and count > 1 and self._bulk_ok():
+            if apsel == 0 and reg == R.AP_DRW and count > 1 and self._bulk_ok():
                 data = self.read_memory(self.tar, 4 * count)
                 self.tar = (self.tar + 4 * count) & 0xFFFFFFFF
                 words = [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
@@ -293,7 +212,7 @@ class EmulatedDap:
     def write_ap_multiple(self, addr: int, values: list[int]) -> None:
         with self._lock:
             apsel, reg = self._ap_reg(addr)
-            if apsel == 0 and reg == AP_DRW and len(values) > 1 and self._bulk_ok():
+            if apsel == 0 and reg == R.AP_DRW and len(values) > 1 and self._bulk_ok():
                 data = b"".join((v & 0xFFFFFFFF).to_bytes(4, "little") for v in values)
                 self.write_memory(self.tar, data)
                 self.tar = (self.tar + len(data)) & 0xFFFFFFFF
@@ -302,13 +221,13 @@ class EmulatedDap:
                 self.write_ap(addr, v)
 
     def _bulk_ok(self) -> bool:
-        return (self.csw & CSW_SIZE) == 2 and (self.csw & CSW_ADDRINC) == CSW_ADDRINC_SINGLE and not self.tar & 3
+        return (self.csw & R.CSW_SIZE) == 2 and (self.csw & R.CSW_ADDRINC) == R.CSW_ADDRINC_SINGLE and not self.tar & 3
 
     def _size(self) -> int:
-        return 1 << (self.csw & CSW_SIZE)
+        return 1 << (self.csw & R.CSW_SIZE)
 
     def _advance(self) -> None:
-        if self.csw & CSW_ADDRINC:
+        if self.csw & R.CSW_ADDRINC:
             self.tar = (self.tar + self._size()) & 0xFFFFFFFF
 
     def _drw_read(self) -> int:
@@ -336,11 +255,11 @@ class EmulatedDap:
     @staticmethod
     def _served(addr: int) -> bool:
         """Whether the probe answers this word itself (debug registers, ROM table, ID blocks)."""
-        if addr in (DHCSR, DCRSR, DCRDR, DEMCR, DFSR):
+        if addr in (R.DHCSR, R.DCRSR, R.DCRDR, R.DEMCR, R.DFSR):
             return True
-        if ROM_TABLE <= addr < ROM_TABLE + 0x1000:
+        if R.ROM_TABLE <= addr < R.ROM_TABLE + 0x1000:
             return True
-        return any(base + 0xFD0 <= addr < base + 0x1000 for base in ID_BLOCKS)
+        return any(base + 0xFD0 <= addr < base + 0x1000 for base in R.ID_BLOCKS)
 
     @staticmethod
     def _overlaps_served(addr: int, n: int) -> bool:
@@ -383,7 +302,7 @@ class EmulatedDap:
                         cur[a - w:a - w + take] = data[pos:pos + take]
                         value = int.from_bytes(cur, "little")
                     self._served_write(w, value)
-                elif w == AIRCR and take == 4:
+                elif w == R.AIRCR and take == 4:
                     self._aircr_write(int.from_bytes(data[pos:pos + 4], "little"))
                 else:
                     self._qemu_write(a, data[pos:pos + take])
@@ -416,7 +335,7 @@ class EmulatedDap:
         try:
             data = self._run_halted(lambda: self.gdb.read_memory(addr, n))
         except GdbRemoteError as e:
-            self.ctrl_stat |= STICKYERR
+            self.ctrl_stat |= R.STICKYERR
             raise DapFault(f"memory read of {n} bytes at 0x{addr:08x} faulted ({e})", addr) from e
         assert data is not None
         self.counts["mem_reads"] += 1
@@ -427,7 +346,7 @@ class EmulatedDap:
         try:
             self._run_halted(lambda: self.gdb.write_memory(addr, data))
         except GdbRemoteError as e:
-            self.ctrl_stat |= STICKYERR
+            self.ctrl_stat |= R.STICKYERR
             raise DapFault(f"memory write of {len(data)} bytes at 0x{addr:08x} faulted ({e})", addr) from e
         self.counts["mem_writes"] += 1
         self.counts["bytes_written"] += len(data)
@@ -447,95 +366,95 @@ class EmulatedDap:
         if stop.exited:
             raise self._gone(GdbRemoteError(f"QEMU reported {stop.raw.decode(errors='replace')}"))
         self.core.halted = True
-        self.core.dfsr |= DFSR_BKPT if stop.code == 5 else DFSR_EXTERNAL
+        self.core.dfsr |= R.DFSR_BKPT if stop.code == 5 else R.DFSR_EXTERNAL
 
     # -- the debug registers ----------------------------------------------------------------------------
 
     def _peek_served(self, addr: int) -> int:
         """A served register's value without the side effects of reading it."""
         c = self.core
-        if addr == DCRDR:
+        if addr == R.DCRDR:
             return c.dcrdr
-        if addr == DEMCR:
+        if addr == R.DEMCR:
             return c.demcr
-        if addr == DHCSR:
+        if addr == R.DHCSR:
             return self._dhcsr_value()
         return 0
 
     def _dhcsr_value(self) -> int:
         c = self.core
-        v = S_REGRDY
+        v = R.S_REGRDY
         if c.debugen:
-            v |= C_DEBUGEN
+            v |= R.C_DEBUGEN
             if c.halted:
-                v |= C_HALT
+                v |= R.C_HALT
         if c.halted:
-            v |= S_HALT
+            v |= R.S_HALT
         if c.maskints:
-            v |= C_MASKINTS
+            v |= R.C_MASKINTS
         if c.reset_st:
-            v |= S_RESET_ST
+            v |= R.S_RESET_ST
         if c.retire_st or not c.halted:
-            v |= S_RETIRE_ST
+            v |= R.S_RETIRE_ST
         return v
 
     def _served_read(self, addr: int) -> int:
         c = self.core
-        if addr == DHCSR:
+        if addr == R.DHCSR:
             self._poll()
             v = self._dhcsr_value()
             c.reset_st = False
             c.retire_st = False
             return v
-        if addr == DCRDR:
+        if addr == R.DCRDR:
             return c.dcrdr
-        if addr == DCRSR:
+        if addr == R.DCRSR:
             return 0
-        if addr == DEMCR:
+        if addr == R.DEMCR:
             return c.demcr
-        if addr == DFSR:
+        if addr == R.DFSR:
             return c.dfsr
-        if ROM_TABLE <= addr < ROM_TABLE + 0xFD0:
-            off = addr - ROM_TABLE
-            if off < 4 * len(ROM_ENTRIES):
-                return ROM_ENTRIES[off // 4]
-            return ROM_MEMTYPE if off == 0xFCC else 0
-        for base, ids in ID_BLOCKS.items():
+        if R.ROM_TABLE <= addr < R.ROM_TABLE + 0xFD0:
+            off = addr - R.ROM_TABLE
+            if off < 4 * len(R.ROM_ENTRIES):
+                return R.ROM_ENTRIES[off // 4]
+            return R.ROM_MEMTYPE if off == 0xFCC else 0
+        for base, ids in R.ID_BLOCKS.items():
             if base + 0xFD0 <= addr < base + 0x1000:
                 return ids[(addr - base - 0xFD0) // 4]
         return 0
 
     def _served_write(self, addr: int, value: int) -> None:
         c = self.core
-        if addr == DHCSR:
+        if addr == R.DHCSR:
             self._dhcsr_write(value)
-        elif addr == DCRDR:
+        elif addr == R.DCRDR:
             c.dcrdr = value & 0xFFFFFFFF
-        elif addr == DCRSR:
+        elif addr == R.DCRSR:
             self._dcrsr_write(value)
-        elif addr == DEMCR:
+        elif addr == R.DEMCR:
             c.demcr = value & 0x010F07F1
-        elif addr == DFSR:
+        elif addr == R.DFSR:
             c.dfsr &= ~value
         # ROM table and ID registers are read-only
 
     def _dhcsr_write(self, value: int) -> None:
-        if (value & 0xFFFF0000) != DBGKEY:
+        if (value & 0xFFFF0000) != R.DBGKEY:
             return  # ignored without the key, as on silicon
         c = self.core
         self._poll()
-        c.debugen = bool(value & C_DEBUGEN)
-        c.maskints = bool(value & C_MASKINTS)
+        c.debugen = bool(value & R.C_DEBUGEN)
+        c.maskints = bool(value & R.C_MASKINTS)
         if c.maskints:
-            self._note_once("maskints", "DHCSR.C_MASKINTS is not emulated (QEMU's single step masks "
+            self._note_once("maskints", "R.DHCSR.C_MASKINTS is not emulated (QEMU's single step masks "
                             "interrupts by itself)")
         try:
-            if not c.debugen or not value & C_HALT:
-                if c.halted and c.debugen and value & C_STEP:
+            if not c.debugen or not value & R.C_HALT:
+                if c.halted and c.debugen and value & R.C_STEP:
                     self.gdb.step()
                     self.counts["steps"] += 1
                     c.retire_st = True
-                    c.dfsr |= DFSR_HALTED
+                    c.dfsr |= R.DFSR_HALTED
                 elif c.halted:
                     self.gdb.cont()
                     self.counts["resumes"] += 1
@@ -545,7 +464,7 @@ class EmulatedDap:
                 self.gdb.interrupt()
                 self.counts["halts"] += 1
                 c.halted = True
-                c.dfsr |= DFSR_HALTED
+                c.dfsr |= R.DFSR_HALTED
         except GdbRemoteError as e:
             raise self._gone(e) from e
 
@@ -554,7 +473,7 @@ class EmulatedDap:
 
     def _dcrsr_write(self, value: int) -> None:
         c = self.core
-        sel, write = value & 0x7F, bool(value & DCRSR_REGWNR)
+        sel, write = value & 0x7F, bool(value & R.DCRSR_REGWNR)
         out: list[int] = []
 
         def transfer() -> None:
@@ -588,7 +507,7 @@ class EmulatedDap:
             v = self.gdb.read_register(d[0], d[1])
             return (v >> 32) if sel & 1 else v & 0xFFFFFFFF
         if sel == 20:
-            parts = [self._reg(n) for n in _CFBP]
+            parts = [self._reg(n) for n in R.CFBP]
             if not all(parts):
                 return self._unavailable(sel)
             v = 0
@@ -596,7 +515,7 @@ class EmulatedDap:
                 assert p is not None
                 v |= (self.gdb.read_register(p[0], p[1]) & 0xFF) << shift
             return v
-        for name in _CORE_REGS.get(sel, ()):
+        for name in R.CORE_REGS.get(sel, ()):
             r = self._reg(name)
             if r:
                 return self.gdb.read_register(r[0], r[1])
@@ -617,7 +536,7 @@ class EmulatedDap:
             self.gdb.write_register(d[0], cur, d[1])
             return
         if sel == 20:
-            parts = [self._reg(n) for n in _CFBP]
+            parts = [self._reg(n) for n in R.CFBP]
             if not all(parts):
                 self._unavailable(sel)
                 return
@@ -625,7 +544,7 @@ class EmulatedDap:
                 assert p is not None
                 self.gdb.write_register(p[0], (value >> shift) & 0xFF, p[1])
             return
-        for name in _CORE_REGS.get(sel, ()):
+        for name in R.CORE_REGS.get(sel, ()):
             r = self._reg(name)
             if r:
                 self.gdb.write_register(r[0], value, r[1])
@@ -634,27 +553,27 @@ class EmulatedDap:
 
     def _unavailable(self, sel: int) -> int:
         names = {17: "MSP", 18: "PSP", 20: "CONTROL/FAULTMASK/BASEPRI/PRIMASK"}
-        self._note_once(f"reg{sel}", f"core register {names.get(sel, sel)} (DCRSR REGSEL {sel}) is not in the "
+        self._note_once(f"reg{sel}", f"core register {names.get(sel, sel)} (R.DCRSR REGSEL {sel}) is not in the "
                         "gdbstub's register description (QEMU 7.2 does not expose it): reads as 0, writes ignored")
         return 0
 
     # -- reset ------------------------------------------------------------------------------------------------
 
     def _aircr_write(self, value: int) -> None:
-        if (value & 0xFFFF0000) == AIRCR_VECTKEY and value & (AIRCR_SYSRESETREQ | AIRCR_VECTRESET):
-            if value & AIRCR_VECTRESET and not value & AIRCR_SYSRESETREQ:
+        if (value & 0xFFFF0000) == R.AIRCR_VECTKEY and value & (R.AIRCR_SYSRESETREQ | R.AIRCR_VECTRESET):
+            if value & R.AIRCR_VECTRESET and not value & R.AIRCR_SYSRESETREQ:
                 self._note_once("vectreset", "VECTRESET resets the whole emulated machine (QEMU system_reset), "
                                 "not only the core")
             self.reset()
-            rest = value & ~(AIRCR_SYSRESETREQ | AIRCR_VECTRESET | 0x2)
+            rest = value & ~(R.AIRCR_SYSRESETREQ | R.AIRCR_VECTRESET | 0x2)
             if rest & 0x700:  # PRIGROUP set in the same write: pass it on
-                self._qemu_write(AIRCR, rest.to_bytes(4, "little"))
+                self._qemu_write(R.AIRCR, rest.to_bytes(4, "little"))
             return
-        self._qemu_write(AIRCR, value.to_bytes(4, "little"))
+        self._qemu_write(R.AIRCR, value.to_bytes(4, "little"))
 
     def reset(self, halt: bool | None = None) -> None:
         """A system reset: the machine restarts from its reset vector with the flash kept; the core
-        then halts there if C_DEBUGEN and DEMCR.VC_CORERESET are set (or `halt`), else it runs."""
+        then halts there if R.C_DEBUGEN and R.DEMCR.VC_CORERESET are set (or `halt`), else it runs."""
         with self._lock:
             c = self.core
             try:
@@ -668,9 +587,9 @@ class EmulatedDap:
             c.halted = True
             c.reset_st = True
             c.retire_st = False
-            catch = (c.debugen and bool(c.demcr & DEMCR_VC_CORERESET)) if halt is None else halt
+            catch = (c.debugen and bool(c.demcr & R.DEMCR_VC_CORERESET)) if halt is None else halt
             if catch:
-                c.dfsr |= DFSR_VCATCH
+                c.dfsr |= R.DFSR_VCATCH
             else:
                 try:
                     self.gdb.cont()

@@ -224,7 +224,8 @@ class QemuMachine:
         """Why QEMU is gone ("" while it runs)."""
         if self.proc is None or self.proc.poll() is None:
             return ""
-        return self._account()
+        tail = self.stderr_tail()
+        return f"QEMU exited with status {self.proc.returncode}" + (f": {tail}" if tail else "")
 
     def gone_account(self, grace_s: float = 3.0) -> str:
         """Why QEMU is gone, once its gdbstub connection broke: the socket closes a moment before the
@@ -234,10 +235,6 @@ class QemuMachine:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=grace_s)
         return self.exited
-
-    def _account(self) -> str:
-        tail = self.stderr_tail()
-        return f"QEMU exited with status {self.proc.returncode}" + (f": {tail}" if tail else "")
 
     def stop(self) -> None:
         """Close the gdbstub connection, stop QEMU, keep the flash. Never raises."""
