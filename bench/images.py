@@ -77,13 +77,16 @@ def _check_entry(raw: Any, i: int, p: Path, seen: set[str]) -> None:
                          "rebuild the manifest with `bench images build`")
     for k in _REQUIRED_STR:
         if not isinstance(raw[k], str) or not raw[k]:
-            raise ImageError(f"{p}: {label} field {k} must be a non-empty string, got {raw[k]!r}")
+            raise ImageError(f"{p}: {label} field {k} must be a non-empty string, got {raw[k]!r}; "
+                             "rebuild the manifest with `bench images build`")
     for k in _REQUIRED_INT:
         if isinstance(raw[k], bool) or not isinstance(raw[k], int) or raw[k] < 0:
-            raise ImageError(f"{p}: {label} field {k} must be a non-negative integer, got {raw[k]!r}")
+            raise ImageError(f"{p}: {label} field {k} must be a non-negative integer, got {raw[k]!r}; "
+                             "rebuild the manifest with `bench images build`")
     for k in _OPTIONAL_STR:
         if raw.get(k) is not None and not isinstance(raw[k], str):
-            raise ImageError(f"{p}: {label} field {k} must be a string or null, got {raw[k]!r}")
+            raise ImageError(f"{p}: {label} field {k} must be a string or null, got {raw[k]!r}; "
+                             "rebuild the manifest with `bench images build`")
     if len(raw["sha256"]) != 64 or any(c not in "0123456789abcdef" for c in raw["sha256"]):
         raise ImageError(f"{p}: {label} field sha256 must be 64 lowercase hex digits, got {raw['sha256']!r}")
     f = Path(raw["file"])

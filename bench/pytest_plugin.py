@@ -14,7 +14,8 @@ Fixtures:
 The option names avoid ``--target`` / ``target``: labgrid's and pytest-embedded's plugins own
 them. With labgrid installed and ``--lg-env`` given, ``bench_target`` takes the target TOML named
 by the environment's ``bench_target`` option (``options: {bench_target: NAME}``) when no
-``--bench-target`` is given (docs/farm.md).
+``--bench-target`` is given, and a labgrid target (``driver = "labgrid"``) without a place of its
+own runs on the environment's RemotePlace, which the lab's session holds (docs/farm.md).
 """
 
 from __future__ import annotations
@@ -38,21 +39,51 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="firmware image of the manifest (default $BENCH_IMAGE)")
 
 
+def _labgrid_env(config: pytest.Config) -> Any:
+    """labgrid's Environment, when labgrid's pytest plugin is installed and --lg-env (or $LG_ENV) gave one."""
+    try:
+        from labgrid.pytestplugin.hooks import LABGRID_ENV_KEY
+    except ImportError:  # labgrid is not installed
+        return None
+    return config.stash.get(LABGRID_ENV_KEY, None)
+
+
 def _labgrid_target_name(config: pytest.Config) -> str | None:
-    """The `bench_target` option of labgrid's environment, when labgrid's plugin gave --lg-env."""
-    try:
-        env_file = config.getoption("--lg-env")
-    except ValueError:  # labgrid's plugin is not installed
+    """The `bench_target` option of labgrid's environment (``options: {bench_target: NAME}``)."""
+    env = _labgrid_env(config)
+    if env is None:
         return None
-    if not env_file:
-        return None
-    try:
-        from labgrid import Environment  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    opts = Environment(env_file).config.get_options() or {}
-    name = opts.get("bench_target")
+    name = env.config.get_option("bench_target")
     return str(name) if name else None
+
+
+def _labgrid_place(config: pytest.Config) -> tuple[str, str] | None:
+    """(place, coordinator) of the RemotePlace in labgrid's environment, if it has one."""
+    env = _labgrid_env(config)
+    if env is None:
+        return None
+    from labgrid.factory import target_factory
+
+    for role in (env.config.get_targets() or {}).values():
+        resources, _ = target_factory.normalize_config(role)
+        for place in resources.get("RemotePlace", {}):
+            return str(place), str(env.config.get_option("coordinator_address", "") or "")
+    return None
+
+
+def _with_labgrid_place(target: Any, config: pytest.Config) -> Any:
+    """A labgrid target without a place of its own runs on the RemotePlace of --lg-env: the place the
+    lab's test already holds (acquired with labgrid-client; bench uses that lock and leaves it)."""
+    import dataclasses
+
+    found = _labgrid_place(config) if target.driver == "labgrid" else None
+    if found is None or target.driver_options.get("place"):
+        return target
+    place, coordinator = found
+    opts = {**target.driver_options, "place": place}
+    if coordinator and not opts.get("coordinator"):
+        opts["coordinator"] = coordinator
+    return dataclasses.replace(target, driver_options=opts)
 
 
 @dataclass
@@ -136,7 +167,7 @@ def bench_target(request: pytest.FixtureRequest) -> Any:
 
     name = (getattr(request, "param", None) or request.config.getoption("--bench-target")
             or _labgrid_target_name(request.config) or os.environ.get("BENCH_TARGET") or DEFAULT_TARGET)
-    return load_target(str(name))
+    return _with_labgrid_place(load_target(str(name)), request.config)
 
 
 @pytest.fixture()

@@ -1,7 +1,7 @@
 """`bench farm run FARM_FILE`: the nightly over the places of a farm TOML (bench.farm,
 docs/farm.md). Exit status for cron: 0 all good, 3 a regression against a place's last good
-night, 4 a board (place) failed after its reset and retry (a regression wins when both), 2 a
-usage or setup error."""
+night, 4 a board (place) failed after its reset and retry (a regression wins when both), 5 nothing
+failed but a labgrid place was reserved by somebody else and not tested, 2 a usage or setup error."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ class Farm(Command):
             return int(s["exit_code"])
         with open(f"{s['path']}/report.md") as f:
             wide.print(f.read(), markup=False)
-        wide.print(f"summary {s['path']}/farm.json, report.md, junit.xml; exit {s['exit_code']}")
+        merged = f"; merged run {s['merged_run']}" if s.get("merged_run") else ""
+        wide.print(f"summary {s['path']}/farm.json, report.md, report.html, junit.xml{merged}; exit {s['exit_code']}")
         return int(s["exit_code"])
 
 

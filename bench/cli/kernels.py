@@ -5,6 +5,7 @@ name their checkouts).
 
     bench kernels bench [--quick] [--seed N] [--no-compare] [--json]   FC, GRU, ... (bench.harness.kernels)
     bench kernels dyncp [--out DIR] [--json]            the DynCP kernels (bench.harness.dyncp_kernels)
+    bench kernels mpgru [--quick] [--genomes N] [--json] the mixed-precision GRU (bench.harness.mpgru_kernels)
 
 A suite is a harness module whose ``main(argv)`` is the implementation; its sub-command is the
 module's name without ``_kernels`` (``bench`` for bench.harness.kernels).
@@ -28,6 +29,11 @@ SUITES: dict[str, tuple[str, tuple[tuple[str, dict[str, Any]], ...]]] = {
                                   "BENCH_CMSIS_DSP) and the FFT stages"}))),
     "bench.harness.dyncp_kernels": ("the channel-skipping kernels at the bench's shapes and keep fractions", (
         ("--out", {"help": "build directory (default: a temporary one)"}),)),
+    "bench.harness.mpgru_kernels": ("the mixed-precision GRU step per weight width (2..8 bits) beside the int8 GRU, "
+                                    "and random genomes bit-exact (docs/mpgru.md)", (
+        ("--quick", {"action": "store_true", "help": "shapes (16, 32) and (64, 64) only"}),
+        ("--genomes", {"type": int, "help": "random genomes checked bit-exact on both paths (default 8)"}),
+        ("--seed", {"type": int, "help": "random seed of the cases (default 0)"}))),
 }
 
 

@@ -9,11 +9,21 @@ from typing import Any
 from rich.markup import escape
 
 from bench.cli.base import Command, out, print_json
-from bench.cli.views import context_table, image_table, quality_table, realtime_line, run_table, view_tables
+from bench.cli.views import (
+    context_table,
+    estimate_table,
+    image_table,
+    quality_table,
+    realtime_line,
+    run_table,
+    view_tables,
+)
 
 
 def run_summary_doc(run: Any) -> dict[str, Any]:
     """The run's JSON summary (docs/cli.md), read through the store."""
+    from bench.results.estimate_check import estimate_check
+
     meta = run.read_meta()
     images = {}
     for name, im in meta["images"].items():
@@ -31,6 +41,9 @@ def run_summary_doc(run: Any) -> dict[str, Any]:
         v = run.read_view(name)
         if v is not None:
             d["view"] = v
+        ev = estimate_check(run, name) if s is not None else None  # boards only: DWT cycles vs QEMU's estimate
+        if ev is not None:
+            d["estimate_vs_measured"] = ev
         images[name] = d
     return {"run_id": meta["run_id"], "status": meta["status"], "reason": meta.get("reason"),
             "results_path": str(run.path),
@@ -43,6 +56,8 @@ def print_run(run: Any) -> None:
         if "total" in im:
             out.print(image_table(name, im))
             out.print(realtime_line(im))
+        if "estimate_vs_measured" in im:
+            out.print(estimate_table(name, im["estimate_vs_measured"]))
         if "quality" in im:
             out.print(quality_table(name, im["quality"]))
         if "view" in im:

@@ -78,6 +78,20 @@ def image_table(name: str, summary: dict[str, Any]) -> Table:
     return t
 
 
+def estimate_table(name: str, doc: dict[str, Any]) -> Table | str:
+    """A board run's measured cycles per stage beside QEMU's cycles_est of the same image build
+    (bench.results.estimate_check); without an estimate, the line that says how to make one."""
+    from bench.results.estimate_check import HEAD, caption, table_rows
+
+    if "missing" in doc:
+        return f"[yellow]{escape(name)}: estimate vs measured: {escape(doc['missing'])}[/yellow]"
+    t = table(escape(f"{name}: estimate vs measured cycles per frame, per stage"), HEAD, right=HEAD[1:])
+    for r in table_rows(doc):
+        t.add_row(*(escape(x) for x in r))
+    t.caption = escape(caption(doc))
+    return t
+
+
 def energy_line(e: dict[str, Any]) -> str:
     """An image's energy with its kind (measured / simulated / model), current and excluded windows."""
     v = e.get("joules_per_frame_mean")

@@ -11,10 +11,12 @@ sum equals its total. Instruction counts are exact on both sides, so a match is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from os import PathLike
 
 import numpy as np
 
 from bench.cyclest.regions import Regions
+from bench.cyclest.tail import MarksTail
 
 
 @dataclass
@@ -50,3 +52,37 @@ class FrameMatcher:
             if ins[k] == stage[0] and np.array_equal(ins[k: k + s], stage) and int(ins[k: k + s + 1].sum()) == total:
                 return k
         return -1
+
+
+class FrameStream:
+    """Frames matched to a growing marks file utterance after utterance: each call reads only the
+    regions added since the last (bench.cyclest.tail) and keeps the ones not yet used."""
+
+    def __init__(self, marks_path: str | PathLike[str]):
+        self.tail = MarksTail(marks_path)
+        self.matcher = FrameMatcher()
+        self.pending: Regions | None = None
+
+    def match(self, stages: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """As :meth:`FrameMatcher.match` over every region written so far; None also when there is
+        no marks file."""
+        new = self.tail.read()
+        if new is not None:
+            self.pending = new if self.pending is None else _concat(self.pending, new)
+        if self.pending is None:
+            return None
+        got = self.matcher.match(self.pending, stages, total)
+        if got is not None:  # drop the regions used up to the last matched frame
+            self.pending = _tail(self.pending, self.matcher.cursor)
+            self.matcher.cursor = 0
+        return got
+
+
+def _concat(a: Regions, b: Regions) -> Regions:
+    return Regions(model=b.model, **{f: np.concatenate([getattr(a, f), getattr(b, f)])
+                                     for f in ("cycles_est", "instructions", "start_pc", "end_pc")})
+
+
+def _tail(r: Regions, k: int) -> Regions:
+    return Regions(model=r.model, cycles_est=r.cycles_est[k:], instructions=r.instructions[k:],
+                   start_pc=r.start_pc[k:], end_pc=r.end_pc[k:])

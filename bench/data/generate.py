@@ -20,23 +20,20 @@ bench.data.labels) to the noise's mean power over the whole utterance.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import shlex
-import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from bench.data.audio import to_int16, write_wav
 from bench.data.labels import FrameLabels, active_power, frame_labels
 from bench.data.noises import NOISE_CLASSES, SIMPLE_NOISES, babble
 from bench.data.sentences import sentences_for
+from bench.data.setio import prepare_out, write_csv, write_frames
 from bench.data.tts import PITCH_RANGE, RATE_RANGE, VOICES, Voice, espeak_version, synthesize
 from bench.errors import BenchError, DataError
 
@@ -66,7 +63,6 @@ LABEL_COLUMNS = (
     "speech_end_s",
     "speech_level_dbfs",
 )
-_MANAGED = ("clean", "noisy", "labels.csv", "README.md")
 
 
 @dataclass(frozen=True)
@@ -266,36 +262,6 @@ def _render(
     return clean16, noisy16, record, frame_labels(clean16, sr, opts.hops)
 
 
-def _prepare_out(out: Path, hops: Sequence[int], overwrite: bool) -> None:
-    managed = [out / m for m in _MANAGED] + [out / f"frames_hop{h}.parquet" for h in hops]
-    existing = [p for p in managed if p.exists()] + sorted(out.glob("frames_hop*.parquet"))
-    if existing and not overwrite:
-        raise DataError(
-            f"{out}: already holds a generated set ({existing[0].name}); pass overwrite=True "
-            "(CLI: --force) to replace it, or choose another --out"
-        )
-    for p in existing:
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-
-
-def _frames_table(utts: Sequence[str], labels: Sequence[FrameLabels]) -> pa.Table:
-    return pa.table(
-        {
-            "utt": pa.array(
-                np.concatenate([[u] * lab.n_frames for u, lab in zip(utts, labels, strict=True)]), pa.string()
-            ),
-            "frame": pa.array(np.concatenate([np.arange(lab.n_frames, dtype=np.int32) for lab in labels]), pa.int32()),
-            "vad": pa.array(np.concatenate([lab.vad for lab in labels]), pa.bool_()),
-            "f0_hz": pa.array(np.concatenate([lab.f0_hz for lab in labels]), pa.float32()),
-            "voiced": pa.array(np.concatenate([lab.voiced for lab in labels]), pa.bool_()),
-        }
-    )
-
-
 def canonical_command(opts: SetOptions, out: str) -> str:
     """The `bench data make` command line that reproduces a set made with ``opts``."""
     args = ["--seed", str(opts.seed), "--out", out, "--split", opts.split, "--n", str(opts.n_utts)]
@@ -367,7 +333,7 @@ def make_set(
         hops=tuple(int(h) for h in hops),
     )
     out = Path(out_dir)
-    _prepare_out(out, opts.hops, overwrite)
+    prepare_out(out, opts.hops, overwrite)
     root = np.random.SeedSequence([opts.seed, _SPLIT_KEYS[opts.split]])
     plan_seq, utt_root = root.spawn(2)
     plans = _plan(opts, np.random.default_rng(plan_seq))
@@ -385,14 +351,8 @@ def make_set(
         if progress:
             print(f"  {plan.utt}  {plan.noise_class:<8} {plan.snr_db:5.1f} dB  {record.duration_s:.2f} s", flush=True)
 
-    with open(out / "labels.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(LABEL_COLUMNS)
-        for r in records:
-            w.writerow(r.csv_row())
-    utts = [r.utt for r in records]
-    for h in opts.hops:
-        pq.write_table(_frames_table(utts, per_hop[h]), out / f"frames_hop{h}.parquet", compression="zstd")
+    write_csv(out / "labels.csv", LABEL_COLUMNS, (r.csv_row() for r in records))
+    write_frames(out, [r.utt for r in records], per_hop)
     (out / "README.md").write_text(_readme(opts, records, command), encoding="utf-8")
     return tuple(records)
 
@@ -404,11 +364,44 @@ def add_make_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=16, help="number of utterances (default 16)")
     p.add_argument("--sample-rate", type=int, default=16000, help="output rate in Hz (default 16000)")
     p.add_argument("--force", action="store_true", help="replace a set already in --out")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--diverse", action="store_true",
+                      help="the diverse mix: espeak-ng/festival/flite talkers, rooms, microphone effects, real music "
+                           "noise (bench.data.diverse; docs/data.md)")
+    kind.add_argument("--real", action="store_true",
+                      help="the real-recording test split from installed packages (bench.data.realsplit; --split, "
+                           "--n and --sample-rate do not apply)")
+    p.add_argument("--jobs", type=int, default=1, help="--diverse: render in this many processes (default 1)")
+
+
+def _run_other(ns: argparse.Namespace) -> int:
+    """`bench data make --diverse | --real`."""
+    if ns.real:
+        from bench.data.realsplit import make_real_set
+
+        command = "bench data make --real " + shlex.join(["--seed", str(ns.seed), "--out", ns.out])
+        print(f"making the real-recording split (seed {ns.seed}) in {ns.out}", flush=True)
+        rows = make_real_set(ns.out, ns.seed, overwrite=ns.force, command=command, progress=True)
+        print(f"wrote {len(rows)} utterances ({sum(float(r[11]) for r in rows):.1f} s) to {ns.out}")
+        return 0
+    from bench.data.diverse import make_diverse_set
+
+    if ns.jobs < 1:
+        raise DataError(f"--jobs must be at least 1, got {ns.jobs}")
+    args = ["--seed", str(ns.seed), "--out", ns.out, "--split", ns.split, "--n", str(ns.n)]
+    command = "bench data make --diverse " + shlex.join(args)
+    print(f"making {ns.n} diverse {ns.split} utterances (seed {ns.seed}) in {ns.out}", flush=True)
+    drows = make_diverse_set(ns.out, ns.seed, ns.n, ns.split, sample_rate=ns.sample_rate, overwrite=ns.force,
+                             command=command, progress=True, jobs=ns.jobs)  # fmt: skip
+    print(f"wrote {len(drows)} utterances ({sum(r.n_samples / r.sample_rate for r in drows):.1f} s) to {ns.out}")
+    return 0
 
 
 def run_make(ns: argparse.Namespace) -> int:
     """Run `bench data make` from parsed arguments; returns the exit status."""
     try:
+        if getattr(ns, "real", False) or getattr(ns, "diverse", False):
+            return _run_other(ns)
         opts = SetOptions(seed=ns.seed, n_utts=ns.n, split=ns.split, sample_rate=ns.sample_rate)
         command = canonical_command(opts, ns.out)
         print(f"making {opts.n_utts} {opts.split} utterances (seed {opts.seed}) in {ns.out}", flush=True)

@@ -425,7 +425,8 @@ def load_set(
         )
         raise DataError(f"{root}: not a directory; {hint}")
     if sample_rate is not None and sample_rate <= 0:
-        raise DataError(f"sample_rate must be positive, got {sample_rate}")
+        raise DataError(f"sample_rate must be positive, got {sample_rate}; give a rate in Hz (e.g. 16000), or none "
+                        "to keep the set's own")
     layout, clean_dir, noisy_dir = _detect(root)
     pairs = _pairs(layout, clean_dir, noisy_dir)
 

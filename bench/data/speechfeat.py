@@ -51,20 +51,29 @@ def log_band_features(x: np.ndarray, bands: int = BANDS) -> np.ndarray:
     return np.log10(spec @ band_matrix(bands).T + 1e-8)
 
 
-def load_speech_task(set_dir: str | Path, task: str) -> tuple[list[np.ndarray], list[np.ndarray | int], list[str]]:
-    """(features per utterance, labels, utterance ids) of a generated set: ``task`` 'vad' gives a
-    per-frame 0/1 array, 'noise' the index of the utterance's noise class in NOISE_CLASSES."""
+def load_speech_task(set_dir: str | Path, task: str, voices: tuple[str, ...] | None = None
+                     ) -> tuple[list[np.ndarray], list[np.ndarray | int], list[str], list[str]]:
+    """(features per utterance, labels, utterance ids, voices) of a generated set: ``task`` 'vad'
+    gives a per-frame 0/1 array, 'noise' the index of the utterance's noise class in NOISE_CLASSES.
+    ``voices``: keep only the utterances spoken by these voices (bench.data.speechsplit)."""
     from bench.data.loader import load_set
     from bench.data.noises import NOISE_CLASSES
 
     if task not in ("vad", "noise"):
         raise DataError(f"speech task must be 'vad' or 'noise', not {task!r}")
     ts = load_set(set_dir)
-    feats, labels, ids = [], [], []
+    feats: list[np.ndarray] = []
+    labels: list[np.ndarray | int] = []
+    ids: list[str] = []
+    spoken: list[str] = []
     for u in ts:
+        voice = str(u.meta.get("voice", "")).strip()
+        if voices is not None and voice not in voices:
+            continue
         f = log_band_features(u.noisy)
         feats.append(f)
         ids.append(u.id)
+        spoken.append(voice)
         if task == "vad":
             v = np.asarray(u.frame_labels(HOP).vad, np.int64)
             if v.size != len(f):
@@ -74,4 +83,6 @@ def load_speech_task(set_dir: str | Path, task: str) -> tuple[list[np.ndarray], 
             if u.noise_class not in NOISE_CLASSES:
                 raise DataError(f"{u.id}: no noise class label")
             labels.append(NOISE_CLASSES.index(u.noise_class))
-    return feats, labels, ids
+    if voices is not None and not feats:
+        raise DataError(f"{set_dir}: no utterance spoken by {', '.join(voices)} (labels.csv needs a voice column)")
+    return feats, labels, ids, spoken

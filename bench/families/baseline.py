@@ -17,7 +17,8 @@ def enhance(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
     sg = SpectralGate()
     for k, v in config.items():
         if sg.configure(k, v) != 0:
-            raise ConfigError(f"dsp-baseline: option {k}={v} refused by the reference model")
+            raise ConfigError(f"dsp-baseline: option {k}={v} refused by the reference model; `bench families` "
+                              "lists its options and their ranges")
     padded = np.concatenate([np.asarray(noisy, np.int16), np.zeros(HOP_LEN, np.int16)])
     return sg.enhance(padded)[HOP_LEN: HOP_LEN + len(noisy)]
 

@@ -210,9 +210,9 @@ def build_view(run: Any, e: ImageEntry, utterances: Sequence[Any]) -> dict[str, 
             wrong_g += int(np.sum(np.argmax(lg_g[:n], 1) != y[:n]))
             total += n
         else:
-            y = int(lab)
-            wrong += int(np.argmax(lg_t[-1]) != y)
-            wrong_g += int(np.argmax(lg_g[len(rows) - 1]) != y)
+            cls = int(lab)
+            wrong += int(np.argmax(lg_t[-1]) != cls)
+            wrong_g += int(np.argmax(lg_g[len(rows) - 1]) != cls)
             total += 1
     return {"model": qm.cfg.name, "task": qm.cfg.task, "genome": qm.genome.label(), "utterances": n_utt,
             "model_bits": qm.model_bits(), "table_bytes": qm.table_bytes(), "flash_bytes": e.flash_bytes,
@@ -230,7 +230,8 @@ class TargetMeter:
     """One QEMU (or board) session on a task's image; ``measure(qm, xq)`` loads qm's tables over
     CONFIGURE, runs the frames ``xq`` (T, I) and returns per-frame counts and the logits."""
 
-    def __init__(self, image: str, target: str = DEFAULT_TARGET, workdir: Path | None = None):
+    def __init__(self, image: str, target: str = DEFAULT_TARGET, workdir: Path | None = None,
+                 images_dir: Path | None = None):
         import tempfile
 
         from bench.images import find_image, verify_image
@@ -238,7 +239,7 @@ class TargetMeter:
         from bench.targets import load_target
         from bench.targets.drivers import make_driver
 
-        self.entry = find_image(image)
+        self.entry = find_image(image, images_dir)
         self.target = load_target(target)
         verify_image(self.entry, self.target)
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="mpgru-meter-")
@@ -280,7 +281,9 @@ class TargetMeter:
                                "logits": np.array([[r.side.probes.get(c, 0) for c in range(len(r.side.probes))]
                                                    for r in res]),
                                "pcm": np.concatenate([r.pcm for r in res])}
-        if self.matcher is not None:
+        from bench.targets.protocols import CycleEstimator
+
+        if self.matcher is not None and isinstance(self.driver, CycleEstimator):
             regions = self.driver.cycle_regions()
             got = None if regions is None else self.matcher.match(regions, stages, total)
             if got is not None:
@@ -301,7 +304,7 @@ class TargetMeter:
 
 def search_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench search mpgru", description="NSGA-II over the GRU genomes of a task")
-    p.add_argument("--task", required=True, help="digits, vad or noise")
+    p.add_argument("--task", required=True, help="digits, vad, noise, kws or nsnet2 (its GRU layers)")
     p.add_argument("--model", help="model folder or name (default models/mpgru/<task>-h32)")
     p.add_argument("--objectives", default="size,error", help="two or three of size,error,instructions")
     p.add_argument("--pop", type=int, default=24, help="population size (default 24)")
@@ -311,6 +314,8 @@ def search_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default=DEFAULT_TARGET, help=f"target of the image (default {DEFAULT_TARGET})")
     p.add_argument("--out", help="output folder (default results/mpgru-search/<task>-<objectives>-s<seed>)")
     p.add_argument("--fresh", action="store_true", help="ignore the checkpoint (the caches stay)")
+    p.add_argument("--tolerance", type=float, help="error tolerance vs homogeneous 8-bit for the size reduction "
+                   "(default 0.01 task error; nsnet2: 0.02 PESQ-WB)")
     p.add_argument("--json", action="store_true", help="the result as JSON on stdout")
     p.add_argument("--no-progress", action="store_true")
     g = p.add_argument_group("steps around a search (each runs instead of the search)")
@@ -322,6 +327,8 @@ def search_parser() -> argparse.ArgumentParser:
     g.add_argument("--tag", help="with --export-genome: the tag (default <model>-<genome label>)")
     g.add_argument("--build-images", metavar="NAMES", help="comma-separated images of firmware/images.toml: build "
                    "them and merge them into firmware_images/manifest.json (other entries unchanged)")
+    p.add_argument("--images-dir", metavar="DIR", help="images folder with its manifest.json for --build-images and "
+                   "the instructions meter (default firmware_images/; e.g. images built from uncommitted kernels)")
     return p
 
 
@@ -332,8 +339,7 @@ def write_feature_set(task: str, model: str, out: Path, limit: int | None = None
     import csv
 
     from bench.data.audio import write_wav
-    from bench.models.mpgru.evaluate import halves
-    from bench.models.mpgru.tasks import load_split
+    from bench.models.mpgru.tasks import halves, load_split
 
     qm = qmodel_for(str(_model_path(model)))
     _, rep = halves(load_split(task, "test"))
@@ -379,7 +385,8 @@ def search_main(argv: list[str]) -> int:
         print(f"genome folder {d}; tables {', '.join(str(f) for f in files)}")
         return 0
     if ns.build_images:
-        for b in build_and_merge([n.strip() for n in ns.build_images.split(",") if n.strip()]):
+        idir = Path(ns.images_dir) if ns.images_dir else None
+        for b in build_and_merge([n.strip() for n in ns.build_images.split(",") if n.strip()], idir):
             e = b.entry
             print(f"{e.name}: flash {e.flash_bytes} B, ram {e.ram_bytes} B, sha256 {e.sha256[:12]}")
         return 0
@@ -388,12 +395,22 @@ def search_main(argv: list[str]) -> int:
     out = Path(ns.out) if ns.out else repo_root() / "results" / "mpgru-search" / tag
     out.mkdir(parents=True, exist_ok=True)
     meter = None
-    if "instructions" in opts.objectives:
-        meter = TargetMeter(ns.image or f"mpgru-{ns.task}-an386", ns.target)
-    ev = Evaluator(model, ns.task, out / "cache.json", meter=meter,
-                   instr_cache=repo_root() / "results" / "mpgru-search" / "instructions-cache.json")
-    if ev.qm8.cfg.task != ns.task:
-        raise ConfigError(f"model {model} is for task {ev.qm8.cfg.task}, not {ns.task}")
+    ev: Any
+    if ns.task == "nsnet2":
+        from bench.models.mpgru.nsnet2task import MODEL, Nsnet2Evaluator
+
+        if "instructions" in opts.objectives:
+            raise ConfigError("the nsnet2 task has host objectives only (size, error): no image runs nsNet2's GRUs "
+                              "at a genome; `bench kernels mpgru` gives instructions per MAC per width at 128 x 128")
+        ev = Nsnet2Evaluator(out / "cache.json", ns.model or MODEL)
+    else:
+        if "instructions" in opts.objectives:
+            meter = TargetMeter(ns.image or f"mpgru-{ns.task}-an386", ns.target,
+                                images_dir=Path(ns.images_dir) if ns.images_dir else None)
+        ev = Evaluator(model, ns.task, out / "cache.json", meter=meter,
+                       instr_cache=repo_root() / "results" / "mpgru-search" / "instructions-cache.json")
+        if ev.qm8.cfg.task != ns.task:
+            raise ConfigError(f"model {model} is for task {ev.qm8.cfg.task}, not {ns.task}")
     ckpt = out / "checkpoint.json"
     if ns.fresh:
         ckpt.unlink(missing_ok=True)
@@ -416,9 +433,13 @@ def search_main(argv: list[str]) -> int:
         if meter is not None:
             meter.close()
     res["task"], res["model"], res["seconds"] = ns.task, ev.model_name, round(time.time() - t0, 1)
-    res["report_error"] = {"split": "odd half of the test split (the search used the even half)"}
+    res["report_error"] = {"split": "report half of the test split (voices the search never saw; digits: the "
+                                    "other random half)"}
     for f in res["front"]:
         f["report_error"] = ev.report_error(f["genome"])
+    res["evaluations"] = len(ev.cache.data)
+    res["summary"] = report.summary(res, ns.tolerance if ns.tolerance is not None else
+                                    (0.02 if ns.task == "nsnet2" else 0.01))
     (out / "front.json").write_text(json.dumps(res, indent=1, sort_keys=True) + "\n")
     md = report.write_report(res, out)
     if ns.json:
@@ -435,19 +456,21 @@ def search_main(argv: list[str]) -> int:
 # images: build this family's images and merge them into the manifest
 # --------------------------------------------------------------------------------------------
 
-def build_and_merge(names: Sequence[str]) -> list[Any]:
-    """Builds only the named images (firmware/images.toml) into firmware_images/ and writes the
-    manifest with every other entry unchanged (byte for byte) and these added or replaced."""
+def build_and_merge(names: Sequence[str], out_dir: Path | None = None) -> list[Any]:
+    """Builds only the named images (firmware/images.toml) into ``out_dir`` (default firmware_images/)
+    and writes its manifest with every other entry unchanged (byte for byte) and these added or
+    replaced (a folder without a manifest gets one with these images only)."""
     from bench.imagebuild import BuiltImage, build_all, write_manifest
     from bench.images import load_manifest
 
-    built = build_all(only=list(names))
+    built = build_all(out_dir, only=list(names))
     if len(built) != len(set(names)):
         raise ConfigError(f"firmware/images.toml has {len(built)} of the images {', '.join(names)}")
     new = {b.entry.name: b for b in built}
-    merged = [new.pop(e.name) if e.name in new else BuiltImage(e, []) for e in load_manifest()]
+    old = load_manifest(out_dir) if out_dir is None or (out_dir / "manifest.json").is_file() else []
+    merged = [new.pop(e.name) if e.name in new else BuiltImage(e, []) for e in old]
     merged += list(new.values())
-    write_manifest(merged)
+    write_manifest(merged, out_dir)
     return built
 
 

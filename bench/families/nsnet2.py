@@ -126,7 +126,8 @@ class Nsnet2(Family):
         from bench.models.nsnet2.evaluate import evaluate, markdown
 
         if len(model_dirs) != 1:
-            raise ConfigError("nsnet2-ee: evaluate takes one model directory")
+            raise ConfigError("nsnet2-ee: evaluate takes one model directory; run `bench evaluate` once per "
+                              "nsnet2 model folder")
         res = evaluate(str(model_dirs[0]), set_path, options.get("thresholds") or EVAL_THRESHOLDS, limit)
         if options.get("write", True):
             import json

@@ -17,12 +17,18 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from bench.errors import BenchError
+from bench.farm import places as lab
+from bench.farm.html import failure_text, render_html
+from bench.farm.merge import merge_night
 from bench.farm.spec import FarmSpec, PlaceSpec
 from bench.results.store import now_iso, results_root
 
 EXIT_OK = 0
 EXIT_REGRESSION = 3
 EXIT_BOARD_FAILED = 4
+EXIT_RESERVED = 5  # nothing failed, but a place was held by somebody else and not tested
+VERDICTS = {EXIT_OK: "all good", EXIT_REGRESSION: "REGRESSION", EXIT_BOARD_FAILED: "BOARD FAILED",
+            EXIT_RESERVED: "PLACE RESERVED (not tested)"}
 SCHEMA = 1
 
 
@@ -79,7 +85,8 @@ def attempt(place: PlaceSpec, run_id: str, resume: bool, log: Path) -> dict[str,
     with open(log, "a") as err:
         err.write(f"--- {now_iso()} {'resume' if resume else 'start'} {run_id}\n")
         err.flush()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True,
+                                env=lab.worker_env(place))
         try:
             out, _ = proc.communicate(timeout=place.timeout)
         except subprocess.TimeoutExpired:
@@ -96,7 +103,8 @@ def attempt(place: PlaceSpec, run_id: str, resume: bool, log: Path) -> dict[str,
             "resume": resume}
 
 
-def run_place(place: PlaceSpec, stamp: str, night_dir: Path) -> dict[str, Any]:
+def run_place(place: PlaceSpec, stamp: str, night_dir: Path,
+              blocked: tuple[str, str] | None = None) -> dict[str, Any]:
     """Attempts until the run is done or the retries are spent; a failed attempt is followed by a
     reset: its process group is stopped, and the retry's driver restarts QEMU or reflashes and
     resets the board, resuming the same run (what was measured is kept)."""
@@ -106,6 +114,10 @@ def run_place(place: PlaceSpec, stamp: str, night_dir: Path) -> dict[str, Any]:
     run_id = f"{stamp}-{place.name}-{target}"
     log = night_dir / f"{place.name}.log"
     attempts: list[dict[str, Any]] = []
+    if blocked is not None:  # reserved by somebody else (not retried, not the board's failure), or unreachable
+        status, error = blocked
+        return {"place": place.name, "target": target, "run_id": None, "status": status, "attempts": [],
+                "error": error, "images": {}}
     for k in range(place.retries + 1):
         resume = k > 0 and (results_root() / run_id / "run.json").is_file()
         attempts.append(attempt(place, run_id, resume, log))
@@ -163,6 +175,8 @@ def consecutive_failures(history: list[dict[str, Any]], place: str) -> int:
         p = night.get("places", {}).get(place)
         if p is None:
             continue
+        if p.get("status") == "reserved":  # not tested that night: neither a failure nor a success
+            continue
         if p.get("status") != "failed":
             break
         n += 1
@@ -186,8 +200,10 @@ def run_farm(spec: FarmSpec, compare_options: Any = None, stamp: str | None = No
     history = read_history(spec.name)
     started, t0 = now_iso(), time.monotonic()
     with ThreadPoolExecutor(len(spec.places), thread_name_prefix="bench-farm") as ex:
-        results = list(ex.map(lambda p: run_place(p, stamp, night_dir), spec.places))
+        held = lab.blocked(list(spec.places))  # labgrid places held by others, before any worker starts
+        results = list(ex.map(lambda p: run_place(p, stamp, night_dir, held.get(p.name)), spec.places))
     places_s = time.monotonic() - t0
+    locks = lab.sweep(list(spec.places))
     t1 = time.monotonic()
     for r in results:
         r["against"] = last_good_run(history, r["place"])
@@ -199,7 +215,7 @@ def run_farm(spec: FarmSpec, compare_options: Any = None, stamp: str | None = No
         w = sum(a["wall_s"] for a in r["attempts"])
         inner = [a["runner_s"] for a in r["attempts"] if a["runner_s"] is not None]
         r["wall_s"] = round(w, 3)
-        r["runner_s"] = round(sum(inner), 3) if len(inner) == len(r["attempts"]) else None
+        r["runner_s"] = round(sum(inner), 3) if r["attempts"] and len(inner) == len(r["attempts"]) else None
         r["overhead_s"] = None if r["runner_s"] is None else round(w - r["runner_s"], 3)
     night = {"night_id": night_id, "started": started,
              "places": {r["place"]: {"status": r["status"], "run_id": r["run_id"], "target": r["target"]}
@@ -208,20 +224,26 @@ def run_farm(spec: FarmSpec, compare_options: Any = None, stamp: str | None = No
     for r in results:
         r["failed_nights_running"] = consecutive_failures(history, r["place"])
     regression = any(v["verdict"] == "regression" for r in results for v in r["verdicts"].values())
-    failed = [r["place"] for r in results if r["status"] != "done"]
-    code = EXIT_REGRESSION if regression else EXIT_BOARD_FAILED if failed else EXIT_OK
+    failed = [r["place"] for r in results if r["status"] == "failed"]
+    reserved = [r["place"] for r in results if r["status"] == "reserved"]
+    code = (EXIT_REGRESSION if regression else EXIT_BOARD_FAILED if failed else EXIT_RESERVED if reserved
+            else EXIT_OK)
     summary: dict[str, Any] = {
         "schema": SCHEMA, "farm": spec.name, "farm_file": str(spec.path) if spec.path else None,
         "night_id": night_id, "started": started, "finished": now_iso(),
-        "exit_code": code, "regression": regression, "failed_places": failed,
+        "exit_code": code, "verdict": VERDICTS[code], "regression": regression, "failed_places": failed,
+        "reserved_places": reserved, "locks": locks,
         "failing_for_nights": {r["place"]: r["failed_nights_running"] for r in results
                                if r["failed_nights_running"] >= spec.fail_nights},
-        "compare_options": asdict(opts), "timing": {"places_s": round(places_s, 3)},
+        "compare_options": asdict(opts),
+        "timing": {"places_s": round(places_s, 3), "sum_of_places_s": round(sum(r["wall_s"] for r in results), 3)},
         "places": results, "path": str(night_dir),
     }
+    summary["merged_run"] = merge_night(f"{stamp}-farm-{spec.name}", results)
     summary["timing"]["verdicts_s"] = round(time.monotonic() - t1, 3)
     (night_dir / "report.md").write_text(render_markdown(summary, spec.fail_nights))
     (night_dir / "junit.xml").write_text(render_junit(summary))
+    (night_dir / "report.html").write_text(render_html(summary, spec.fail_nights))
     _write_json(night_dir / "farm.json", summary)
     _write_json(history_path(spec.name), {"schema": SCHEMA, "farm": spec.name, "nights": history[-60:]})
     return summary
@@ -234,19 +256,25 @@ def render_markdown(s: dict[str, Any], fail_nights: int = 3) -> str:
                      "or repair it.")
     if s["failing_for_nights"]:
         lines.append("")
-    verdict = {EXIT_OK: "all good", EXIT_REGRESSION: "REGRESSION", EXIT_BOARD_FAILED: "BOARD FAILED"}[s["exit_code"]]
-    lines += [f"Verdict: **{verdict}** (exit {s['exit_code']}); failed places: "
-              f"{', '.join(s['failed_places']) or 'none'}", "",
+    lines += [f"Verdict: **{VERDICTS[s['exit_code']]}** (exit {s['exit_code']}); failed places: "
+              f"{', '.join(s['failed_places']) or 'none'}; reserved by others: "
+              f"{', '.join(s.get('reserved_places', [])) or 'none'}", "",
               "| place | target | status | attempts | run | image | verdict | against |",
               "|---|---|---|---|---|---|---|---|"]
     for r in s["places"]:
-        rows = r["verdicts"] or {"-": {"verdict": "failed", "changes": []}}
+        rows = r["verdicts"] or {"-": {"verdict": r["status"], "changes": []}}
         for name, v in rows.items():
             lines.append(f"| {r['place']} | {r['target']} | {r['status']} | {len(r['attempts'])} "
                          f"| {r['run_id'] or '-'} | {name} | {v['verdict']} | {r['against'] or '-'} |")
-    errs = [(r["place"], r["error"]) for r in s["places"] if r["error"]]
+    errs = [(r["place"], failure_text(r)) for r in s["places"] if r["error"] and r["status"] == "failed"]
     if errs:
-        lines += ["", "## Failures", ""] + [f"* {p}: {str(e)[:500]}" for p, e in errs]
+        lines += ["", "## Failures", ""] + [f"* {p}: {e}" for p, e in errs]
+    held = [(r["place"], r["error"]) for r in s["places"] if r["status"] == "reserved"]
+    if held:
+        lines += ["", "## Reserved by others (not tested)", ""] + [f"* {p}: {e}" for p, e in held]
+    swept = [(p, v["released"]) for p, v in s.get("locks", {}).items() if v.get("released")]
+    if swept:
+        lines += ["", "## Locks", ""] + [f"* {p}: {msg}" for p, msg in swept]
     regs = [(r["place"], n, c) for r in s["places"] for n, v in r["verdicts"].items() for c in v["changes"]
             if c["status"] == "regression"]
     if regs:
@@ -259,7 +287,9 @@ def render_markdown(s: dict[str, Any], fail_nights: int = 3) -> str:
 def render_junit(s: dict[str, Any]) -> str:
     cases: list[tuple[str, str, str | None, str]] = []
     for r in s["places"]:
-        if r["status"] != "done" and not r["images"]:
+        if r["status"] == "reserved":
+            cases.append((r["place"], "board", "skipped", str(r["error"])))
+        elif r["status"] != "done" and not r["images"]:
             cases.append((r["place"], "board", "failure", f"board failed: {r['error']}"))
         for name, v in r["verdicts"].items():
             if v["verdict"] == "failed":
@@ -270,12 +300,16 @@ def render_junit(s: dict[str, Any]) -> str:
                 cases.append((r["place"], name, "failure", f"regression: {msg}"))
             else:
                 cases.append((r["place"], name, None, v["verdict"]))
-    fails = sum(1 for c in cases if c[2])
+    fails = sum(1 for c in cases if c[2] == "failure")
+    skips = sum(1 for c in cases if c[2] == "skipped")
     out = ['<?xml version="1.0" encoding="utf-8"?>',
-           f'<testsuite name={quoteattr("farm " + s["farm"])} tests="{len(cases)}" failures="{fails}">']
+           f'<testsuite name={quoteattr("farm " + s["farm"])} tests="{len(cases)}" failures="{fails}" '
+           f'skipped="{skips}">']
     for place, name, kind, msg in cases:
         head = f'  <testcase classname={quoteattr("farm." + place)} name={quoteattr(name)}'
-        if kind:
+        if kind == "skipped":
+            out.append(f'{head}><skipped message={quoteattr(msg[:200])}/></testcase>')
+        elif kind:
             out.append(f'{head}><failure message={quoteattr(msg[:200])}>{escape(msg)}</failure></testcase>')
         else:
             out.append(f'{head}><system-out>{escape(msg)}</system-out></testcase>')

@@ -10,8 +10,9 @@ from typing import Any
 
 from bench.errors import ConfigError
 
-PLACE_KEYS = ("name", "target", "images", "limit", "set", "timeout", "retries", "metrics", "probe", "jobs")
-FARM_KEYS = ("name", "limit", "set", "timeout", "retries", "metrics", "fail_nights")
+PLACE_KEYS = ("name", "target", "images", "limit", "set", "timeout", "retries", "metrics", "probe", "jobs",
+              "labgrid", "coordinator")
+FARM_KEYS = ("name", "limit", "set", "timeout", "retries", "metrics", "fail_nights", "coordinator")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class PlaceSpec:
     metrics: bool = True
     probe: str | None = None
     jobs: int = 0
+    labgrid: str = ""  # the labgrid place this place's board is on (its target uses driver = "labgrid")
+    coordinator: str = ""  # the labgrid coordinator (host:port); "" -> $LG_COORDINATOR
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,24 @@ def _resolve(value: str, base: Path) -> str:
     return value
 
 
+def _int(v: Any, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConfigError(f"{what} must be an integer, got {v!r}")
+    return v
+
+
+def _seconds(v: Any, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ConfigError(f"{what} must be a number (seconds), got {v!r}")
+    return float(v)
+
+
+def _text(v: Any, what: str) -> str:
+    if not isinstance(v, str):
+        raise ConfigError(f"{what} must be a string, got {v!r}")
+    return v.strip()
+
+
 def parse_farm(data: dict[str, Any], where: str = "<farm>", base: Path | None = None) -> FarmSpec:
     base = base or Path.cwd()
     farm = data.get("farm", {})
@@ -56,6 +77,8 @@ def parse_farm(data: dict[str, Any], where: str = "<farm>", base: Path | None = 
         raise ConfigError(f"{where}: no [[place]] tables; each place needs name and target")
     places, seen = [], set()
     for i, p in enumerate(raw):
+        if not isinstance(p, dict):
+            raise ConfigError(f"{where}: place {i} must be a table ([[place]])")
         for k in p:
             if k not in PLACE_KEYS:
                 raise ConfigError(f"{where}: place {i}: unknown key {k} (known: {', '.join(PLACE_KEYS)})")
@@ -72,15 +95,18 @@ def parse_farm(data: dict[str, Any], where: str = "<farm>", base: Path | None = 
         set_path = p.get("set", farm.get("set"))
         places.append(PlaceSpec(
             name=pname, target=_resolve(str(p["target"]), base), images=tuple(str(x) for x in images),
-            limit=None if limit is None else int(limit),
+            limit=None if limit is None else _int(limit, f"{where}: place {pname}: limit"),
             set_path=None if set_path is None else str((base / str(set_path)).resolve()),
-            timeout=float(p.get("timeout", farm.get("timeout", 1800.0))),
-            retries=int(p.get("retries", farm.get("retries", 1))),
+            timeout=_seconds(p.get("timeout", farm.get("timeout", 1800.0)), f"{where}: place {pname}: timeout"),
+            retries=_int(p.get("retries", farm.get("retries", 1)), f"{where}: place {pname}: retries"),
             metrics=bool(p.get("metrics", farm.get("metrics", True))),
-            probe=p.get("probe"), jobs=int(p.get("jobs", 0))))
+            probe=p.get("probe"), jobs=_int(p.get("jobs", 0), f"{where}: place {pname}: jobs"),
+            labgrid=_text(p.get("labgrid", ""), f"{where}: place {pname}: labgrid"),
+            coordinator=_text(p.get("coordinator", farm.get("coordinator", "")),
+                              f"{where}: place {pname}: coordinator")))
         if places[-1].timeout <= 0 or places[-1].retries < 0:
             raise ConfigError(f"{where}: place {pname}: timeout must be positive and retries 0 or more")
-    return FarmSpec(name, tuple(places), int(farm.get("fail_nights", 3)), None)
+    return FarmSpec(name, tuple(places), _int(farm.get("fail_nights", 3), f"{where}: farm.fail_nights"), None)
 
 
 def load_farm(path: str | Path) -> FarmSpec:
@@ -90,6 +116,6 @@ def load_farm(path: str | Path) -> FarmSpec:
     try:
         data = tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: {e}") from None
+        raise ConfigError(f"{p}: not valid TOML: {e}; fix the syntax") from None
     spec = parse_farm(data, str(p), p.parent.resolve())
     return FarmSpec(spec.name, spec.places, spec.fail_nights, p.resolve())

@@ -1,13 +1,14 @@
 """Benchmark of the mixed-precision GRU step on QEMU mps2-an386: instructions per MAC per weight
-width (8, 4, 2 bits; activations 16, biases 32) beside the int8 GRU (bk_gru_cell_s8), on both code
-paths, every final state checked against the golden model on the target.
+width (8, 7, 6, 5, 4, 3, 2 bits; activations 16, biases 32) beside the int8 GRU (bk_gru_cell_s8),
+on both code paths, every final state checked against the golden model on the target; plus
+random genomes (every operator at its own width) checked bit-exact on both paths.
 
-    python -m bench.harness.mpgru_kernels [--json] [--quick]
+    bench kernels mpgru [--quick] [--genomes N] [--seed N] [--json]
+    python -m bench.harness.mpgru_kernels [the same options]
 
 Counting as bench.harness.kernels (docs/kernels.md): interrupts masked, CMSDK timer0 under
 -icount shift=7 read around `steps` GRU steps, instructions = ticks x 40 / 128, the empty case's
-overhead subtracted. 6-bit weights have no kernel (6-bit genomes are refused); their row is the
-golden model's only."""
+overhead subtracted."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from bench.harness.kernels import AGENT_DIR, BOARD_DIR, run_image, ticks_to_inst
 from bench.models.common import gru_int as gi
 from bench.models.common.cgen import c_array
 from bench.models.common.ckernels import KERNEL_DIR, M4F, kernel_sources
+from bench.models.mpgru.native import mpgru_scratch_bytes
 from bench.paths import repo_root
 
 MAIN = Path("firmware/models/mpgru/bench/mkb_main.c")
@@ -34,6 +36,8 @@ MP_DIR = KERNEL_DIR / "mp"
 SHAPES_FULL = ((16, 32), (64, 64), (128, 128), (161, 64))
 SHAPES_QUICK = ((16, 32), (64, 64))
 STEPS = 2
+WIDTHS = (8, 7, 6, 5, 4, 3, 2)
+GENOME_SHAPES = ((16, 32), (13, 21), (40, 7), (5, 33))
 
 
 @dataclass
@@ -52,22 +56,46 @@ class MCase:
         return 3 * self.h * (self.i + self.h)
 
 
-def cases(shapes: Sequence[tuple[int, int]], seed: int = 0) -> list[MCase]:
+def _layer(rng: np.random.Generator, i_size: int, hidden: int, gain: float = 2.0) -> tuple[np.ndarray, ...]:
+    a = gain / np.sqrt(hidden)
+    return (rng.uniform(-a, a, (3 * hidden, i_size)), rng.uniform(-a, a, (3 * hidden, hidden)),
+            rng.uniform(-a, a, 3 * hidden), rng.uniform(-a, a, 3 * hidden),
+            np.clip(rng.standard_normal((STEPS, i_size)), -3, 3))
+
+
+def random_genome(rng: np.random.Generator) -> gi.GruGenome:
+    """Every operator at its own width: weights 2..8, activations 2..16, biases 8 / 16 / 32."""
+    return gi.GruGenome.from_genome([int(v) for v in rng.integers(2, 9, 6)] + [int(v) for v in rng.integers(2, 17, 10)]
+                                    + [int(v) for v in rng.choice(gi.KERNEL_BIAS_BITS, 2)])
+
+
+def genome_cases(n: int, seed: int = 0) -> list[MCase]:
+    """``n`` random genomes on small odd and even shapes (bit-exactness, not timing)."""
+    rng = np.random.default_rng(seed + 1)
+    out = []
+    for k in range(n):
+        i_size, hidden = GENOME_SHAPES[k % len(GENOME_SHAPES)]
+        wi, wh, bi, bh, xs = _layer(rng, i_size, hidden, float(rng.uniform(0.5, 6.0)))
+        g = random_genome(rng)
+        q = gi.quantize_gru(wi, wh, bi, bh, xs, bits=g)
+        xq = q.quantize_input(xs)
+        out.append(MCase(f"g{k}_i{i_size}_h{hidden}", "MP", i_size, hidden, 0, q, xq, gi.gru_sequence_int(q, xq)[-1]))
+    return out
+
+
+def cases(shapes: Sequence[tuple[int, int]], seed: int = 0, genomes: int = 0) -> list[MCase]:
     rng = np.random.default_rng(seed)
     out = [MCase("nop", "NOP", 1, 1, xs=np.zeros((1, 1), np.int8), expected=np.zeros(1, np.int16))]
     for i_size, hidden in shapes:
-        a = 2.0 / np.sqrt(hidden)
-        wi, wh = rng.uniform(-a, a, (3 * hidden, i_size)), rng.uniform(-a, a, (3 * hidden, hidden))
-        bi, bh = rng.uniform(-a, a, 3 * hidden), rng.uniform(-a, a, 3 * hidden)
-        xs = np.clip(rng.standard_normal((STEPS, i_size)), -3, 3)
-        for kind, bits in (("INT8", 8), ("MP", 8), ("MP", 4), ("MP", 2)):
+        wi, wh, bi, bh, xs = _layer(rng, i_size, hidden)
+        for kind, bits in (("INT8", 8), *(("MP", b) for b in WIDTHS)):
             g = gi.GruGenome.homogeneous(bits, 16, 32)
             q = gi.quantize_gru(wi, wh, bi, bh, xs, bits=g)
             xq = q.quantize_input(xs)
             exp = gi.gru_sequence_int(q, xq)[-1]
             name = f"{'int8' if kind == 'INT8' else f'w{bits}'}_i{i_size}_h{hidden}"
             out.append(MCase(name, kind, i_size, hidden, bits, q, xq, exp))
-    return out
+    return out + genome_cases(genomes, seed)
 
 
 def write_vectors(cs: Sequence[MCase], out_dir: Path) -> None:
@@ -118,9 +146,8 @@ def write_vectors(cs: Sequence[MCase], out_dir: Path) -> None:
 
 
 def gi_scratch(i: int, h: int) -> int:
-    pk = ((max(i, h) + 15) // 16) * 32
     fc = ((max(i, h) + 1) // 2) * 4
-    return max(h * 16 + pk, h * 12 + fc)
+    return max(mpgru_scratch_bytes(i, h), h * 12 + fc)
 
 
 def build(cs: Sequence[MCase], out_dir: Path) -> dict[str, Path]:
@@ -146,8 +173,9 @@ def build(cs: Sequence[MCase], out_dir: Path) -> dict[str, Path]:
     return elves
 
 
-def run_benchmark(shapes: Sequence[tuple[int, int]], work: Path | None = None) -> dict[str, Any]:
-    cs = cases(shapes)
+def run_benchmark(shapes: Sequence[tuple[int, int]], work: Path | None = None, seed: int = 0,
+                  genomes: int = 0) -> dict[str, Any]:
+    cs = cases(shapes, seed, genomes)
     elves = build(cs, work or repo_root() / "build" / "mpgru-kbench")
     out: dict[str, Any] = {"cases": {}, "steps": STEPS}
     for path, elf in elves.items():
@@ -159,6 +187,8 @@ def run_benchmark(shapes: Sequence[tuple[int, int]], work: Path | None = None) -
             instr = (ticks_to_instructions(r.ticks) - ovh) / STEPS
             e = out["cases"].setdefault(c.name, {"i": c.i, "h": c.h, "bits": c.bits, "kind": c.kind,
                                                  "macs_per_step": c.macs})
+            if c.bits == 0 and c.q is not None:
+                e["genome"] = list(gi.as_genome(c.q.bits).genome())
             e[path] = {"ok": r.status == 0 and r.bad == 0, "instructions_per_step": instr,
                        "instr_per_mac": instr / c.macs}
     return out
@@ -166,23 +196,33 @@ def run_benchmark(shapes: Sequence[tuple[int, int]], work: Path | None = None) -
 
 def format_table(res: dict[str, Any]) -> str:
     lines = ["| shape (I, H) | kernel | MACs / step | DSP instr / step | DSP instr / MAC | ref instr / MAC "
-             "| bit-exact |",
+             "| bit-exact dsp/ref |",
              "|---|---|---:|---:|---:|---:|---|"]
+    gen = [e for e in res["cases"].values() if e["bits"] == 0]
     for e in res["cases"].values():
+        if e["bits"] == 0:
+            continue
         kern = "int8 GRU (bk_gru_cell_s8)" if e["kind"] == "INT8" else f"mp GRU, {e['bits']}-bit weights"
         d, r = e["dsp"], e["ref"]
         lines.append(f"| {e['i']}, {e['h']} | {kern} | {e['macs_per_step']} | {d['instructions_per_step']:.0f} | "
                      f"{d['instr_per_mac']:.3f} | {r['instr_per_mac']:.3f} | {d['ok']}/{r['ok']} |")
-    lines.append("| any | mp GRU, 6-bit weights | - | - | no kernel (refused) | - | - |")
+    if gen:
+        ok = sum(e["dsp"]["ok"] and e["ref"]["ok"] for e in gen)
+        lines.append(f"\nrandom genomes (weights 2..8, activations 2..16, biases 8/16/32 per operator): "
+                     f"{ok} of {len(gen)} bit-exact with the golden model on both paths")
+        lines += [f"  {'ok ' if e['dsp']['ok'] and e['ref']['ok'] else 'BAD'} I={e['i']} H={e['h']} genome "
+                  + " ".join(map(str, e["genome"])) for e in gen]
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.harness.mpgru_kernels", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help=f"shapes {SHAPES_QUICK} only")
+    ap.add_argument("--genomes", type=int, default=8, help="random genomes checked bit-exact (default 8)")
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    res = run_benchmark(SHAPES_QUICK if args.quick else SHAPES_FULL)
+    res = run_benchmark(SHAPES_QUICK if args.quick else SHAPES_FULL, seed=args.seed or 0, genomes=args.genomes or 0)
     print(json.dumps(res, indent=1) if args.json else format_table(res))
     return 0 if all(e[p]["ok"] for e in res["cases"].values() for p in ("dsp", "ref")) else 1
 

@@ -8,7 +8,9 @@ meets the same fault in every run, however the stream is cut into reads and writ
 The same specification is written as a URL query (docs/protocol.md, "Links under faults"):
 `ber=1e-3&drop=1e-4&dup=1e-4&burst=4&delay_ms=5&jitter_ms=2&seed=7`; a key applies to both
 directions unless prefixed with `tx_` or `rx_` (`rx_ber=0` keeps the device-to-host
-direction clean).
+direction clean). `reset_frame=N` is not a byte fault: a run resets the device itself (its
+driver's reset, bench.targets.protocols.Resetter) once, right after sending the request of its
+Nth frame (counted from 0 over the frames one image streams; bench.runner.stream).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class LinkFaults:
     tx: FaultSpec = FaultSpec()
     rx: FaultSpec = FaultSpec()
     seed: int = 0
+    reset_frame: int | None = None  # a real device reset after this frame's request (see the module doc)
 
     @classmethod
     def both(cls, seed: int = 0, **spec: float) -> LinkFaults:
@@ -81,6 +84,8 @@ class LinkFaults:
                     parts.append(f"{f.name}={tx:g}")
                 continue
             parts += [f"{p}_{f.name}={v:g}" for p, v in (("tx", tx), ("rx", rx)) if v != default]
+        if self.reset_frame is not None:
+            parts.append(f"reset_frame={self.reset_frame}")
         return "&".join([*parts, f"seed={self.seed}"])
 
 
@@ -90,10 +95,14 @@ def parse_faults(query: str | list[tuple[str, str]]) -> LinkFaults:
     shared: dict[str, float] = {}
     own: dict[str, dict[str, float]] = {"tx": {}, "rx": {}}
     seed = 0
+    reset_frame = None
     for key, raw in pairs:
         try:
             if key == "seed":
                 seed = int(raw)
+                continue
+            if key == "reset_frame":
+                reset_frame = int(raw)
                 continue
             value = float(raw)
         except ValueError:
@@ -101,8 +110,10 @@ def parse_faults(query: str | list[tuple[str, str]]) -> LinkFaults:
         prefix, _, name = key.partition("_") if key[:3] in ("tx_", "rx_") else ("", "", key)
         if name not in ALL_KEYS:
             raise ValueError(f"unknown fault option {key!r}; known: {', '.join(ALL_KEYS)} (each optionally "
-                             "prefixed tx_ for host to device or rx_ for device to host), seed")
+                             "prefixed tx_ for host to device or rx_ for device to host), seed, reset_frame")
         (own[prefix] if prefix else shared)[name] = value
+    if reset_frame is not None and reset_frame < 0:
+        raise ValueError(f"reset_frame={reset_frame}: a frame number is 0 or more")
     specs = {}
     for d in ("tx", "rx"):
         opts = {**shared, **own[d]}
@@ -111,7 +122,7 @@ def parse_faults(query: str | list[tuple[str, str]]) -> LinkFaults:
                 raise ValueError(f"burst={opts['burst']:g} must be a whole number of bytes")
             opts["burst"] = int(opts["burst"])
         specs[d] = FaultSpec(**opts)  # type: ignore[arg-type]
-    return LinkFaults(tx=specs["tx"], rx=specs["rx"], seed=seed)
+    return LinkFaults(tx=specs["tx"], rx=specs["rx"], seed=seed, reset_frame=reset_frame)
 
 
 @dataclass

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 MAX_PACKET = 2048
 HEADER = struct.Struct("<BBH")
 MIN_PACKET = HEADER.size + 4
+# The agent's boot banner (firmware/apps/agent_main.c: "bench-agent <image> <build id>" at every
+# start): console text that says the device (re)started (docs/protocol.md, "Device resets").
+BOOT_BANNER = b"bench-agent "
 
 
 def cobs_encode(data: bytes) -> bytes:
@@ -91,7 +94,9 @@ class FrameDecoder:
 
     Bytes between delimiters that do not decode (boot text, noise, a frame hit by a
     corrupted or dropped byte) are counted as garbage and kept in `console`, so that a
-    timeout can quote the device's last output.
+    timeout can quote the device's last output. `boots` has one entry per boot banner seen in
+    that text: the number of good frames decoded before it (so a reader knows which packets came
+    before the device restarted and which after).
     """
 
     def __init__(self, console_limit: int = 65536):
@@ -100,6 +105,7 @@ class FrameDecoder:
         self.good_frames = 0
         self.console = bytearray()
         self._console_limit = console_limit
+        self.boots: list[int] = []
 
     def feed(self, data: bytes) -> list[Packet]:
         out: list[Packet] = []
@@ -126,6 +132,7 @@ class FrameDecoder:
             self._keep(frame)
 
     def _keep(self, frame: bytes) -> None:
+        self.boots += [self.good_frames] * frame.count(BOOT_BANNER)
         self.console += frame
         if len(self.console) > self._console_limit:
             del self.console[: len(self.console) - self._console_limit]

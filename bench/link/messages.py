@@ -53,6 +53,34 @@ CAP_SIDE_INFO = 1 << 1
 CAP_MARKER = 1 << 2
 
 
+class HelloExt(IntEnum):
+    """HELLO extensions: TLVs (tag:u8, len:u8, value) after the stage names (docs/protocol.md)."""
+
+    WATCHDOG = 1  # kind:u8, timeout_ms:u32
+    RESET_CAUSE = 2  # cause:u32 (RESET_CAUSES bits), raw:u32 (the chip's own register)
+
+
+WATCHDOG_KINDS = {0: "none", 1: "iwdg", 2: "timer-sysresetreq", 3: "wdt"}
+RESET_CAUSES = ("power-on", "pin", "software", "watchdog", "window-watchdog", "brown-out", "low-power", "lockup",
+                "other")
+RESET_WATCHDOG = 1 << RESET_CAUSES.index("watchdog")
+
+
+def watchdog_name(kind: int | None) -> str:
+    if kind is None:
+        return "not reported"
+    return WATCHDOG_KINDS.get(kind, f"kind {kind}")
+
+
+def reset_cause_text(cause: int | None) -> str:
+    """The reset cause bits as words: "watchdog, software"; "unknown" when none is recorded."""
+    if cause is None:
+        return "not reported"
+    names = [n for i, n in enumerate(RESET_CAUSES) if cause >> i & 1]
+    names += [f"bit {i}" for i in range(len(RESET_CAUSES), 32) if cause >> i & 1]
+    return ", ".join(names) or "unknown"
+
+
 class _Reader:
     def __init__(self, data: bytes):
         self.data = data
@@ -105,6 +133,11 @@ class Hello:
     build_id: str
     target_board: str
     stage_names: tuple[str, ...]
+    # HELLO extensions (None: the image does not send them; images built before them)
+    watchdog_kind: int | None = None  # WATCHDOG_KINDS
+    watchdog_ms: int | None = None
+    reset_cause: int | None = None  # RESET_CAUSES bits: why the chip last started
+    reset_raw: int | None = None  # the chip's own record (RCC_CSR, RESETREAS, the fallback's marker)
 
     def encode(self) -> bytes:
         b = struct.pack("<HBIIHHIHB", self.protocol_version, self.counter_kind, self.counter_hz,
@@ -112,6 +145,10 @@ class Hello:
                         self.max_packet, self.reply_cache)
         b += _str8(self.image_name) + _str8(self.model_family) + _str8(self.build_id) + _str8(self.target_board)
         b += bytes([len(self.stage_names)]) + b"".join(_str8(s) for s in self.stage_names)
+        if self.watchdog_kind is not None:
+            b += struct.pack("<BBBI", HelloExt.WATCHDOG, 5, self.watchdog_kind, self.watchdog_ms or 0)
+        if self.reset_cause is not None:
+            b += struct.pack("<BBII", HelloExt.RESET_CAUSE, 8, self.reset_cause, self.reset_raw or 0)
         return b
 
     @classmethod
@@ -121,8 +158,16 @@ class Hello:
         strs = [r.str8() for _ in range(4)]
         (n,) = r.take("B")
         stages = tuple(r.str8() for _ in range(n))
+        ext: dict[str, int] = {}
+        while r.pos < len(r.data):  # extensions; an unknown tag is skipped by its length
+            tag, length = r.take("BB")
+            value = r.raw(length)
+            if tag == HelloExt.WATCHDOG and length >= 5:
+                ext["watchdog_kind"], ext["watchdog_ms"] = struct.unpack_from("<BI", value)
+            elif tag == HelloExt.RESET_CAUSE and length >= 8:
+                ext["reset_cause"], ext["reset_raw"] = struct.unpack_from("<II", value)
         r.done()
-        return cls(*fixed, *strs, stage_names=stages)  # type: ignore[misc]
+        return cls(*fixed, *strs, stage_names=stages, **ext)  # type: ignore[misc]
 
 
 def encode_configure(options: dict[str, int]) -> bytes:

@@ -3,7 +3,10 @@
 Go-back-N with a window of requests in flight (docs/protocol.md, "Reliable, ordered
 requests"): the host numbers every request; the agent executes in order, NACKs a gap and
 resends cached replies for retransmissions. How lost frames are recovered: flight.py; when
-to resend and when to give up: policy.py ("Links under faults"). Knows nothing of models or runs.
+to resend and when to give up: policy.py ("Links under faults"). A device that restarts in the
+middle of a session (its boot banner arrives, or it NACKs requests it had answered) ends
+transact() with DeviceReset after the replies that came before the restart (docs/protocol.md,
+"Device resets"); hello() starts a new session. Knows nothing of models or runs.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from bench.link.flight import Flight, Req
 from bench.link.framing import FrameDecoder, Packet, encode_packet
 from bench.link.policy import MIN_TIMEOUT, ResendTimer, Watchdog, default_dead_after
 from bench.link.transport import ByteTransport
+
+
+class DeviceReset(LinkError):
+    """The device restarted during a session (its boot banner came, or it forgot requests it had
+    answered): its model state is gone; hello() starts a new session with it."""
 
 
 @dataclass
@@ -66,6 +74,7 @@ class Session:
         self.hello_info: m.Hello | None = None
         self._seq = 0
         self._sends = 0
+        self._boots = 0  # boot banners the session has accounted for (decoder.boots)
 
     # ---- diagnostics -------------------------------------------------------
     def device_output(self, last: int = 400) -> str:
@@ -112,6 +121,7 @@ class Session:
                             raise HandshakeError(f"malformed HELLO from the device: {e}") from e
                         self._seq = (seq + 1) & 0xFFFF
                         self.hello_info = info
+                        self._boots = len(self.decoder.boots)  # a new session: earlier restarts are known
                         return info
                     if pkt.type == m.Msg.HELLO_REQ:
                         echoed = True
@@ -154,9 +164,28 @@ class Session:
             if pkt is not None:
                 yield pkt
                 continue
-            for pkt in self.decoder.feed(self.t.read(8192, self.poll)):
+            first = self.decoder.good_frames
+            for i, pkt in enumerate(self.decoder.feed(self.t.read(8192, self.poll))):
+                if self._restarted_before(first + i):
+                    break  # from the restarted device: not replies to this session's requests
                 flight.on_packet(pkt, time.monotonic())
+            if len(self.decoder.boots) > self._boots:
+                while flight.inflight and (pkt := flight.pop_ready()) is not None:
+                    yield pkt  # what the device answered before it restarted
+                raise self.rebooted(flight)
             flight.check_timer(time.monotonic())
+
+    def _restarted_before(self, packet: int) -> bool:
+        """A boot banner not yet accounted for came before the decoder's `packet`-th good frame."""
+        return any(at <= packet for at in self.decoder.boots[self._boots:])
+
+    def rebooted(self, flight: Flight) -> DeviceReset:
+        head = flight.inflight[0] if flight.inflight else None
+        what = (f"request {head} ({_name(flight.reqs[head].type)}) unanswered" if head is not None
+                else "no request unanswered")
+        return DeviceReset(
+            f"the device restarted during the session ({what}; its boot banner arrived): its model state is "
+            f"gone. Device output: {self.device_output()}")
 
     def dead_link(self, seq: int, req: Req, watch: Watchdog, now: float) -> LinkError:
         c = self.counters
@@ -171,8 +200,8 @@ class Session:
             f"--link-retries N`). Device output: {self.device_output()}"
         )
 
-    def restarted(self, head: int, req: Req, expected: int) -> LinkError:
-        return LinkError(
+    def restarted(self, head: int, req: Req, expected: int) -> DeviceReset:
+        return DeviceReset(
             f"the device restarted or lost its session during request {head} ({_name(req.type)}): it expects "
             f"request {expected}, yet it already answered request {(head - 1) & 0xFFFF}. Its model state is "
             "gone, so the stream cannot go on transparently: check the board's power, reset line and "

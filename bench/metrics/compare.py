@@ -26,8 +26,8 @@ import numpy.typing as npt
 
 from bench.errors import MetricError
 from bench.metrics.fidelity import Fidelity, MaskAgreement, fidelity, mask_agreement
-from bench.metrics.pool import ScoreCache, ScoreJob, UtteranceScores, score_jobs
-from bench.metrics.quality import DEFAULT_METRICS, METRICS
+from bench.metrics.pool import ScoreCache, ScoreJob, UtteranceScores, check_metrics, score_jobs
+from bench.metrics.quality import DEFAULT_METRICS
 from bench.metrics.scores import Unscorable
 
 CONDITIONS = ("noisy", "float", "golden", "target")
@@ -227,10 +227,7 @@ def compare(
     output"); an utterance without a clean signal is NaN for every quality metric.
     With ``trim=True`` signals of different lengths are cut to the shorter one.
     """
-    names = tuple(metrics)
-    unknown = [m for m in names if m not in METRICS]
-    if unknown:
-        raise MetricError(f"unknown metrics {unknown}; choose from {', '.join(METRICS)}")
+    names = check_metrics(metrics)
     if not utterances:
         raise MetricError("compare: no utterances; pass a non-empty test set")
     rates = {u.sample_rate for u in utterances}

@@ -136,6 +136,15 @@ def job_key(job: ScoreJob, metrics: tuple[str, ...]) -> str:
     return h.hexdigest()
 
 
+def check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
+    """The metric names, each one of METRICS (a MetricError lists them otherwise)."""
+    names = tuple(metrics)
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise MetricError(f"unknown metrics {unknown}; choose from {', '.join(METRICS)}")
+    return names
+
+
 def score_jobs(
     jobs: Sequence[ScoreJob],
     metrics: Sequence[str] = DEFAULT_METRICS,
@@ -147,10 +156,7 @@ def score_jobs(
     """Run ``metrics`` on every job (see the module doc); results in job order. Jobs of equal
     content (e.g. the golden and the target output of a bit-exact image) are scored once, and
     with a ``cache`` scores of earlier calls are reused."""
-    names = tuple(metrics)
-    unknown = [m for m in names if m not in METRICS]
-    if unknown:
-        raise MetricError(f"unknown metrics {unknown}; choose from {', '.join(METRICS)}")
+    names = check_metrics(metrics)
     keys = [job_key(j, names) for j in jobs]
     known: dict[str, tuple[dict[str, float], dict[str, str]]] = {}
     todo: dict[str, ScoreJob] = {}

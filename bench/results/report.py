@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.results import estimate_check as ec
 from bench.results.compare import Comparison, MetricChange
 from bench.results.history import Series
 from bench.results.measures import ImageMeasures
@@ -403,6 +404,13 @@ def verdict_line(cmp: Comparison | None) -> str:
             f"{len(cmp.changes)})")
 
 
+def estimate_sections(run: Run) -> list[tuple[str, list[list[str]] | None, str]]:
+    """(image, rows or None, caption) of the estimate vs measured tables of a board run
+    (bench.results.estimate_check); none for a run whose counter is instructions."""
+    return [(n, None if "missing" in d else ec.table_rows(d), ec.caption(d))
+            for n, d in sorted(ec.estimate_checks(run).items())]
+
+
 def render_html(inp: ReportInput) -> str:
     meta = inp.run.read_meta()
     prov = meta.get("provenance", {})
@@ -443,6 +451,9 @@ def render_html(inp: ReportInput) -> str:
         "power analyser on the board), simulated (a simulated instrument under the maker's real package) or model "
         "(datasheet energy per cycle).</p>",
     ]
+    for name, rows, text in estimate_sections(inp.run):
+        parts += [f"<h2>Estimate vs measured cycles: {html.escape(name)}</h2>",
+                  _html_table(ec.HEAD, rows) if rows is not None else "", f"<p>{html.escape(text)}</p>"]
     if inp.comparison:
         rows = change_rows(inp.comparison)
         moved = [r for r, c in zip(rows, inp.comparison.changes, strict=True) if c.status != "same"]
@@ -467,6 +478,10 @@ def render_markdown(inp: ReportInput) -> str:
     meta = inp.run.read_meta()
     lines = [f"## bench: {inp.run.run_id} ({meta.get('target', {}).get('name')}, {meta['status']})", "",
              f"**{verdict_line(inp.comparison)}**", "", _md_table(SUMMARY_HEAD, summary_rows(inp)), ""]
+    for name, rows, text in estimate_sections(inp.run):
+        lines += [f"### Estimate vs measured cycles: {name}", ""]
+        lines += [_md_table(ec.HEAD, rows), ""] if rows is not None else []
+        lines += [text, ""]
     if inp.comparison:
         interesting = [r for r, c in zip(change_rows(inp.comparison), inp.comparison.changes, strict=True)
                        if c.status != "same"]

@@ -36,11 +36,13 @@ from bench.runner.provenance import provenance
 from bench.runner.score import score_image, write_context
 from bench.runner.stream import (
     CycleEstimate,
+    ResetAgain,
+    ResetInjector,
     check_counter,
     check_hello,
     frames_table,
     hops_for,
-    stream_utterance,
+    stream_retrying,
     with_energy,
 )
 from bench.targets import load_target
@@ -276,15 +278,20 @@ class Runner:
             # the physical board (probe unique id / serial), when the driver knows it; None on QEMU
             self._set_image_meta(run, entry.name, target_uid=getattr(driver, "probe_uid", None))
             link = driver.open_link()
+            inject = None
             if opts.link_faults:  # injected faults (a user's test of the link): recorded with the run
-                link = faulty = FaultyTransport(link, parse_faults(opts.link_faults))
+                faults = parse_faults(opts.link_faults)
+                link = faulty = FaultyTransport(link, faults)
+                if faults.reset_frame is not None:  # a real device reset at that frame (bench.runner.stream)
+                    inject = ResetInjector(driver.reset, faults.reset_frame)
             session = Session(link, window=opts.window, timeout=opts.timeout, retries=opts.link_retries,
                               dead_after=opts.link_timeout)
             hello = session.hello()
             check_hello(hello, entry)
             check_counter(hello, self.target)
             if opts.window > hello.reply_cache:
-                raise LinkError(f"--window {opts.window} exceeds the image's reply cache ({hello.reply_cache})")
+                raise LinkError(f"--window {opts.window} exceeds the image's reply cache ({hello.reply_cache}); "
+                                f"run with --window {hello.reply_cache} or less")
             run.write_hello(entry.name, {**asdict(hello), "delay": hello.frame_len - hello.hop_len})
             estimate = CycleEstimate.for_driver(driver)
             meter = utterance_meter(self.target)  # None: the datasheet model, derived from the counts
@@ -298,8 +305,8 @@ class Runner:
                 if self._abort.is_set():
                     raise BenchError("stopped: another image of the run was interrupted")
                 try:
-                    self._run_utterance(run, entry, session, hello, u, estimate, meter)
-                except DeviceError as e:  # the device refused this utterance; the link is fine
+                    self._run_utterance(run, entry, session, hello, u, estimate, meter, inject)
+                except (DeviceError, ResetAgain) as e:  # the device refused this utterance; the link is fine
                     utt_errors[u.id] = post_mortem(driver, e)
                     self._set_image_meta(run, entry.name, utterance_errors=utt_errors)
             stats = session.stats()
@@ -332,11 +339,19 @@ class Runner:
         return status == "done"
 
     def _run_utterance(self, run: Run, entry: ImageEntry, session: Session, hello: m.Hello, u: Utterance,
-                       estimate: CycleEstimate | None, meter: Meter | None = None) -> None:
+                       estimate: CycleEstimate | None, meter: Meter | None = None,
+                       inject: ResetInjector | None = None) -> None:
         if meter is not None:
             meter.start()  # capture on, marker armed (an instrument meter; docs/energy.md)
-        aligned, results = stream_utterance(session, hello, np.asarray(u.noisy), self.options.configure,
-                                            lambda n: self.progress.advance(n, entry.name))
+
+        def on_reset(note: str) -> None:  # recorded with the image: device_resets
+            with self._lock:
+                resets = run.read_meta()["images"][entry.name].get("device_resets", [])
+                self._set_image_meta(run, entry.name, device_resets=[*resets, note])
+
+        aligned, results = stream_retrying(session, hello, entry, self.target, u.id, np.asarray(u.noisy),
+                                           self.options.configure, lambda n: self.progress.advance(n, entry.name),
+                                           on_reset, inject)
         frames = frames_table(u.id, results, hello, self.target, estimate)
         if meter is not None:
             frames = with_energy(frames, measure_utterance(meter, frames))

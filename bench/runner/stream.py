@@ -1,8 +1,9 @@
-"""One utterance over the link: handshake check, hops, the per-frame records table."""
+"""One utterance over the link: handshake check, hops, the per-frame records table, and a
+device that resets in the middle of an utterance (re-handshake, one retry from its start)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import pyarrow as pa
 from bench.errors import DeviceError, HandshakeError, LinkError, TargetError
 from bench.images import ImageEntry
 from bench.link import messages as m
-from bench.link.session import Session
+from bench.link.session import DeviceReset, Session
 from bench.targets import TargetSpec
 from bench.targets.meters import FrameEnergy
 
@@ -35,14 +36,15 @@ def check_hello(hello: m.Hello, entry: ImageEntry) -> None:
 
 
 class CycleEstimate:
-    """cycles_est for the frames of one image run: the driver's regions (its ``cycle_regions()``,
-    e.g. QEMU with the cm4cycles plugin) matched to the frames in order (bench.cyclest.frames)."""
+    """cycles_est for the frames of one image run: the driver's marks file (its ``marks_path``,
+    e.g. QEMU with the cm4cycles plugin) read from where the last utterance stopped and matched
+    to the frames in order (bench.cyclest.frames.FrameStream)."""
 
     def __init__(self, driver: Any):
-        from bench.cyclest.frames import FrameMatcher
+        from bench.cyclest.frames import FrameStream
 
         self.driver = driver
-        self.matcher = FrameMatcher()
+        self.stream = FrameStream(driver.marks_path)
         self.lost = False
 
     @classmethod
@@ -53,9 +55,7 @@ class CycleEstimate:
     def frames(self, stages: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if self.lost:
             return None
-        regions = self.driver.cycle_regions()
-        got = None if regions is None else self.matcher.match(regions, stages.astype(np.int64),
-                                                               total.astype(np.int64))
+        got = self.stream.match(stages.astype(np.int64), total.astype(np.int64))
         self.lost = got is None  # a frame without its regions: no estimate for the rest of this image
         return got
 
@@ -158,23 +158,95 @@ def frames_table(utt: str, results: Sequence[m.Result], hello: m.Hello, target: 
 
 
 def stream_utterance(session: Session, hello: m.Hello, noisy: np.ndarray, configure: Sequence[tuple[str, int]],
-                     advance: Callable[[int], None]) -> tuple[np.ndarray, list[m.Result]]:
+                     advance: Callable[[int], None],
+                     inject: ResetInjector | None = None) -> tuple[np.ndarray, list[m.Result]]:
     """RESET_STATE, CONFIGURE, every hop with a window in flight; returns the output aligned with
-    the input (the model's delay removed) and the per-frame results."""
-    session.reset_state()
-    if configure:
-        session.configure(dict(configure))
+    the input (the model's delay removed) and the per-frame results. A LinkError says the frame
+    (the first one without its result; a DeviceReset also carries it as `frame`)."""
     hops = hops_for(noisy, hello.hop_len, hello.frame_len)
     results: list[m.Result] = []
     try:
-        for r in session.process_stream(hops):
+        session.reset_state()
+        if configure:
+            session.configure(dict(configure))
+        for r in session.process_stream(inject.wrap(hops) if inject is not None else hops):
             check_result(r, hello, len(results))
             results.append(r)
             advance(1)
     except DeviceError as e:  # say which frame: the first one without its result
         raise DeviceError(e.code, e.text, f"frame {len(results)} of {len(hops)}: {e}") from e
     except LinkError as e:
-        raise type(e)(f"frame {len(results)} of {len(hops)}: {e}") from e
+        err = type(e)(f"frame {len(results)} of {len(hops)}: {e}")
+        err.frame, err.frames = len(results), len(hops)  # type: ignore[attr-defined]
+        raise err from e
     out = np.concatenate([r.pcm for r in results])
     delay = hello.frame_len - hello.hop_len
     return out[delay: delay + len(noisy)], results
+
+
+class ResetInjector:
+    """A real device reset (the driver's ``reset()``, bench.targets.protocols.Resetter) right after the
+    request of the image's `frame`-th frame (from 0, over every frame it streams) went out; once.
+    ``bench run --link-faults reset_frame=N`` (bench.link.faults)."""
+
+    def __init__(self, reset: Callable[[], None], frame: int):
+        self.reset, self.frame = reset, frame
+        self.sent = 0
+        self.fired = False
+
+    def wrap(self, hops: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for h in hops:
+            yield h  # the session pulls the next hop once this one's request is out
+            self.sent += 1
+            if not self.fired and self.sent > self.frame:
+                self.fired = True
+                self.reset()
+
+
+class ResetAgain(LinkError):
+    """The device reset twice during one utterance (after the retry too): the utterance fails, the
+    session is fresh (a new HELLO), so the run goes on with the next utterance."""
+
+
+def describe_reset(e: Exception, utt: str, board: str, after: m.Hello, injected: bool) -> str:
+    """"watchdog reset during frame 6 of utterance noise on board netduinoplus2 (...)": what the
+    new HELLO says about the cause (its reset-cause and watchdog extensions)."""
+    frame, frames = getattr(e, "frame", None), getattr(e, "frames", None)
+    where = f"during frame {frame} of {frames} of utterance {utt}" if frame is not None else f"during utterance {utt}"
+    cause = m.reset_cause_text(after.reset_cause)
+    if injected:
+        what = "injected device reset (--link-faults reset_frame)"
+    elif after.reset_cause is not None and after.reset_cause & m.RESET_WATCHDOG:
+        what = "watchdog reset"
+    else:
+        what = "device reset"
+    return (f"{what} {where} on board {board} (reset cause the device reports: {cause}; "
+            f"watchdog: {m.watchdog_name(after.watchdog_kind)}"
+            f"{f' {after.watchdog_ms} ms' if after.watchdog_ms else ''})")
+
+
+def stream_retrying(session: Session, hello: m.Hello, entry: ImageEntry, target: TargetSpec, utt: str,
+                    noisy: np.ndarray, configure: Sequence[tuple[str, int]], advance: Callable[[int], None],
+                    on_reset: Callable[[str], None], inject: ResetInjector | None = None,
+                    ) -> tuple[np.ndarray, list[m.Result]]:
+    """stream_utterance; when the device resets (DeviceReset): a new handshake (HELLO checked as at the
+    start), `on_reset(note)` with what happened, and the utterance once more from its start (the reset
+    lost the model's state). A second reset in the same utterance raises ResetAgain, naming board,
+    utterance and frame."""
+    notes: list[str] = []
+    while True:
+        fired = inject is not None and inject.fired
+        try:
+            return stream_utterance(session, hello, noisy, configure, advance, inject)
+        except DeviceReset as e:
+            after = session.hello()
+            check_hello(after, entry)
+            check_counter(after, target)
+            notes.append(describe_reset(e, utt, entry.board, after,
+                                        inject is not None and inject.fired and not fired))
+            on_reset(notes[-1])
+            if len(notes) > 1:
+                raise ResetAgain(f"{notes[-1]}, again after one retry of the utterance from its start (first: "
+                                 f"{notes[0]}): the image does not get through this utterance. Its frames "
+                                 "measured so far are kept; fix the image (a hang? see console.log) and "
+                                 "finish the run with `bench run --resume`") from e

@@ -134,13 +134,26 @@ def split(ss: SpecSet, tc: Any, data: Path) -> tuple[list[int], list[int]]:  # n
     return sorted(order[:val_n].tolist()), sorted(order[val_n:].tolist())
 
 
+def set_command(data: Path) -> str | None:
+    """The command a generated set records in its README.md (first line of its code block)."""
+    readme = data / "README.md"
+    if not readme.is_file():
+        return None
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.strip() == "```" and lines[i + 1].startswith("bench data make"):
+            return lines[i + 1].strip()
+    return None
+
+
 def data_record(data: Path, n: int, val_n: int, tc: Any) -> dict:  # noqa: ANN401
-    """The "data" block of an exported config.json."""
+    """The "data" block of an exported config.json: the set's own command when it records one
+    (a --data set such as the diverse mix), else the recipe's default split."""
     return {
         "train_set": str(rel(data)),
         "utterances": n,
         "validation_utterances": val_n,
-        "generator": f"bench data make --seed {tc.data_seed} --split train --n {tc.n_utts}",
+        "generator": set_command(data) or f"bench data make --seed {tc.data_seed} --split train --n {tc.n_utts}",
     }
 
 

@@ -38,7 +38,7 @@ class Net(torch.nn.Module):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench train mpgru", description=__doc__.split("\n\n")[0])
-    p.add_argument("--task", required=True, help="digits, vad or noise")
+    p.add_argument("--task", required=True, help="digits, vad, noise or kws")
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch", type=int, default=32)

@@ -211,6 +211,14 @@ static void send_hello(uint16_t seq)
     for (unsigned i = 0; i < g_model->n_stages; i++) {
         o += put_str8(b + o, g_model->stage_names[i]);
     }
+    b[o++] = BENCH_HELLO_EXT_WATCHDOG;
+    b[o++] = 5u;
+    b[o++] = g_id->watchdog_kind;
+    put_u32(b + o, g_id->watchdog_ms); o += 4;
+    b[o++] = BENCH_HELLO_EXT_RESET_CAUSE;
+    b[o++] = 8u;
+    put_u32(b + o, g_id->reset_cause); o += 4;
+    put_u32(b + o, g_id->reset_raw); o += 4;
     send_reply(BENCH_MSG_HELLO, seq, o, 1);
 }
 

@@ -18,6 +18,11 @@ typedef struct bench_identity {
     uint8_t counter_kind; /* BENCH_COUNTER_* */
     uint32_t counter_hz;
     uint32_t capabilities; /* BENCH_CAP_* */
+    /* HELLO extension (docs/protocol.md, "HELLO extensions"); zero: no watchdog, cause unknown */
+    uint8_t watchdog_kind;  /* BENCH_WDG_* */
+    uint32_t watchdog_ms;   /* nominal timeout, 0 if none */
+    uint32_t reset_cause;   /* BENCH_RESET_* bits: why the chip last (re)started */
+    uint32_t reset_raw;     /* the chip's own record of it (RCC_CSR, RESETREAS, the fallback marker) */
 } bench_identity_t;
 
 typedef struct bench_stats {

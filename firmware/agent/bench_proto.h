@@ -43,4 +43,29 @@ enum {
     BENCH_CAP_MARKER = 1u << 2,
 };
 
+/* HELLO extensions: TLVs (tag:u8, len:u8, value) after the stage names */
+enum {
+    BENCH_HELLO_EXT_WATCHDOG = 1,    /* kind:u8, timeout_ms:u32 */
+    BENCH_HELLO_EXT_RESET_CAUSE = 2, /* cause:u32 (BENCH_RESET_*), raw:u32 (the chip's register) */
+};
+
+enum {
+    BENCH_WDG_NONE = 0,  /* no watchdog */
+    BENCH_WDG_IWDG = 1,  /* STM32 independent watchdog */
+    BENCH_WDG_TIMER = 2, /* fallback: a timer's interrupt requests SYSRESETREQ (QEMU) */
+    BENCH_WDG_WDT = 3,   /* nRF52 WDT */
+};
+
+enum {
+    BENCH_RESET_POWER_ON = 1u << 0,
+    BENCH_RESET_PIN = 1u << 1,
+    BENCH_RESET_SOFTWARE = 1u << 2, /* SYSRESETREQ */
+    BENCH_RESET_WATCHDOG = 1u << 3, /* IWDG, WDT, or the timer fallback */
+    BENCH_RESET_WINDOW_WATCHDOG = 1u << 4,
+    BENCH_RESET_BROWN_OUT = 1u << 5,
+    BENCH_RESET_LOW_POWER = 1u << 6,
+    BENCH_RESET_LOCKUP = 1u << 7,
+    BENCH_RESET_OTHER = 1u << 8, /* wake-up or debug interface reset */
+};
+
 #endif

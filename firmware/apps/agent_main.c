@@ -1,6 +1,8 @@
 /* Main of every bench image: one model (bench_model, from firmware/models/<family>/)
- * behind the protocol agent. Image name and build id come from the build (-D). */
+ * behind the protocol agent. Image name and build id come from the build (-D); the board's
+ * part of the HELLO identity (counter, marker, watchdog, reset cause) from its board_identity. */
 #include "bench_agent.h"
+#include "bench_board.h"
 #include "board.h"
 
 #ifndef BENCH_IMAGE_NAME
@@ -12,18 +14,17 @@
 
 extern const bench_model_t bench_model;
 
-static const bench_identity_t identity = {
+static bench_identity_t identity = {
     .image_name = BENCH_IMAGE_NAME,
     .build_id = BENCH_BUILD_ID,
     .target_board = BOARD_NAME,
-    .counter_kind = BOARD_COUNTER_KIND,
-    .counter_hz = BOARD_COUNTER_HZ,
-    .capabilities = BENCH_CAP_CONFIGURE | BENCH_CAP_SIDE_INFO | BOARD_CAPABILITIES,
+    .capabilities = BENCH_CAP_CONFIGURE | BENCH_CAP_SIDE_INFO,
 };
 
 int main(void)
 {
     board_puts("bench-agent " BENCH_IMAGE_NAME " " BENCH_BUILD_ID "\r\n");
+    board_identity(&identity);
     bench_agent_init(&bench_model, &identity);
     bench_agent_run();
 }

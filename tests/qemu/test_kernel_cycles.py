@@ -68,3 +68,21 @@ def test_front_end_image(tmp_path, monkeypatch):
     assert res["dc_analysis"]["fnv"] == res["dc_features"]["fnv"]  # the in-line features = dc_feature
     assert res["dc_analysis"]["instructions"] < 45000  # the bucket table (57.7k with the binary search)
     assert ("cm_rfft512" in res) == (dsp is not None)
+
+
+def test_fc_five_row_blocks(tmp_path):
+    """The matrix-vector core's 5-row blocks (matrices of 64 rows or more, bk_support_matvec.c):
+    bit-exact on both paths at row counts that split into 5-row and 4-row blocks in every way and
+    at column counts with leftover groups and columns; at 400x400 under 1.385 instructions and
+    1.665 cycles_est per MAC (4-row blocks alone: 1.392 / 1.680)."""
+    rng = np.random.default_rng(5)
+    cases = [kb.Case("nop", "NOP")]
+    for kind in ("FC_S8", "FC_S8_S16", "FC_S16"):
+        for n, k in ((64, 33), (65, 61), (66, 100), (67, 8), (99, 37)):
+            cases.append(kb.fc_case(f"{kind.lower()}_{n}x{k}", kind, n, k, rng))
+    cases.append(kb.fc_case("fc_s8_400to400", "FC_S8", 400, 400, rng))
+    res = kb.run_benchmark(cases, tmp_path)["cases"]
+    bad = [n for n, e in res.items() if n != "nop" and not (e["dsp"]["ok"] and e["ref"]["ok"])]
+    assert not bad, {n: res[n] for n in bad}
+    big = res["fc_s8_400to400"]["dsp"]
+    assert big["instr_per_mac"] < 1.385 and big["cycles_est_per_mac"] < 1.665, big

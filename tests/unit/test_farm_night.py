@@ -152,3 +152,33 @@ def test_a_night_in_the_same_second_gets_its_own_folder(farm, monkeypatch):
     s1 = run_farm(farm, stamp="20260101-010000")
     s2 = run_farm(farm, stamp="20260101-010000")
     assert s1["path"] != s2["path"] and s2["night_id"] == "20260101-010000-2-lab"
+
+
+def test_a_place_reserved_by_somebody_else_is_skipped_named_and_exit_5(farm, monkeypatch):
+    """labgrid places (bench.farm.places) replaced: place b is held by alice; it is not attempted,
+    the night's exit code is 5 when nothing else failed, the reports name the holder, JUnit skips
+    it, and a reserved night neither counts as a failure nor ends a run of failures."""
+    boards = FakeBoards(monkeypatch)
+    base = {"stft": 1000.0, "gain": 500.0, "istft": 900.0}
+    held = {"b": ("reserved", "labgrid place emu-b is reserved by alice@lab-pc since 2026-01-01 01:00 UTC (2 h)")}
+    monkeypatch.setattr(nightmod.lab, "blocked", lambda places: held)
+    monkeypatch.setattr(nightmod.lab, "sweep", lambda places: {
+        "b": {"labgrid_place": "emu-b", "released": None, "holder": "alice@lab-pc since ..."}})
+    boards.plan = {"a": base, "dead": base}
+    s = run_farm(farm, stamp="20260201-010000")
+    by = {r["place"]: r for r in s["places"]}
+    assert s["exit_code"] == nightmod.EXIT_RESERVED == 5 and s["reserved_places"] == ["b"] and not s["failed_places"]
+    assert by["b"]["status"] == "reserved" and by["b"]["attempts"] == [] and "b" not in {c[0] for c in boards.calls}
+    night = Path(s["path"])
+    md = (night / "report.md").read_text()
+    assert "PLACE RESERVED" in md and "## Reserved by others (not tested)" in md and "alice@lab-pc" in md
+    html = (night / "report.html").read_text()
+    assert "PLACE RESERVED" in html and "alice@lab-pc" in html and "<table>" in html
+    junit = ET.parse(night / "junit.xml").getroot()
+    assert junit.get("skipped") == "1" and junit.get("failures") == "0"
+    skipped = [c for c in junit.iter("testcase") if c.find("skipped") is not None]
+    assert [(c.get("classname"), c.get("name")) for c in skipped] == [("farm.b", "board")]
+    hist = [{"places": {"b": {"status": "failed"}}}, {"places": {"b": {"status": "reserved"}}},
+            {"places": {"b": {"status": "failed"}}}]
+    assert nightmod.consecutive_failures(hist, "b") == 2
+    assert s["merged_run"] == "20260201-010000-farm-lab"  # the places that ran, in one run

@@ -1,6 +1,7 @@
 """The pytest plugin without an emulator: registered under pytest11, its options and fixtures
-there, a missing image a usage error that says what to give, and labgrid's --lg-env ignored when
-labgrid's plugin is absent. (tests/qemu/test_plugin_example.py runs it on QEMU.)"""
+there, a missing image a usage error that says what to give, and nothing taken from labgrid
+without --lg-env. (tests/qemu/test_plugin_example.py runs it on QEMU; tests/qemu/test_plugin_labgrid.py
+runs the --lg-env path on a loopback labgrid lab.)"""
 
 from __future__ import annotations
 
@@ -27,9 +28,12 @@ def test_missing_image_is_a_usage_error_and_the_options_are_ours(tmp_path):
 
 
 class _Config:
+    stash: dict = {}  # labgrid's plugin leaves no environment there without --lg-env
+
     def getoption(self, name):
         raise ValueError(name)  # what pytest does for an option no plugin added
 
 
-def test_lg_env_is_ignored_without_labgrid():
+def test_no_lg_env_no_labgrid_target_or_place():
     assert pytest_plugin._labgrid_target_name(_Config()) is None
+    assert pytest_plugin._labgrid_place(_Config()) is None

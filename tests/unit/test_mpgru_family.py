@@ -103,3 +103,75 @@ def test_search_options_are_checked():
     for bad in (("size",), ("size", "speed"), ("size", "size")):
         with pytest.raises(ConfigError):
             SearchOptions(bad)
+
+
+# ---- tasks: speaker-disjoint splits, keyword spotting, the evaluation cache ---------------------
+
+def test_voice_splits_are_disjoint_and_cover_the_voices():
+    from bench.data.speechsplit import REPORT_VOICES, SEARCH_VOICES, TRAIN_VOICES, voices_for
+    from bench.data.tts import VOICES
+
+    assert set(TRAIN_VOICES) | set(SEARCH_VOICES) | set(REPORT_VOICES) == set(VOICES)
+    assert not set(TRAIN_VOICES) & set(voices_for("test")) and not set(SEARCH_VOICES) & set(REPORT_VOICES)
+    with pytest.raises(Exception, match="voice split"):
+        voices_for("dev")
+
+
+def test_halves_follow_the_voices_and_are_not_tied_to_classes():
+    from bench.models.mpgru.tasks import Split, halves
+
+    # 32 utterances, classes round-robin (as the generator assigns them), voices in a random order
+    voices = ["en-us+f3", "en+m3", "en+f5", "en-us+m5"] * 8
+    order = np.random.default_rng(1).permutation(32)
+    sp = Split("noise", tuple(np.zeros((3, 16)) + i for i in range(32)), tuple(i % 8 for i in range(32)),
+               tuple(f"u{i}" for i in range(32)), tuple(voices[k] for k in order))
+    a, b = halves(sp)
+    assert set(a.groups) == {"en-us+f3", "en+m3"} and set(b.groups) == {"en+f5", "en-us+m5"}
+    assert len(a) + len(b) == 32 and not set(a.ids) & set(b.ids)
+    # an even/odd halving would give the search half the classes 0 2 4 6 only
+    assert {int(y) % 2 for y in a.ys} == {0, 1} and {int(y) % 2 for y in b.ys} == {0, 1}
+
+
+def test_digits_halves_are_stratified_and_seeded():
+    from bench.models.mpgru.tasks import halves, load_split
+
+    sp = load_split("digits", "test")
+    a, b = halves(sp)
+    a2, _ = halves(sp)
+    assert a.ids == a2.ids and len(a) + len(b) == len(sp) and not set(a.ids) & set(b.ids)
+    for c in range(10):
+        na, nb = sum(int(y) == c for y in a.ys), sum(int(y) == c for y in b.ys)
+        assert abs(na - nb) <= 1
+
+
+def test_kws_clips_are_speaker_disjoint_and_deterministic(tmp_path):
+    from bench.data.kws import CLASSES, kws_set
+    from bench.data.speechsplit import voices_for
+
+    x, y, v, n = kws_set("test", 6, seed=5, cache_dir=tmp_path)
+    assert x.shape == (6, 63, 16) and set(v) <= set(voices_for("test")) and y.max() < len(CLASSES)
+    assert (tmp_path / "kws-test-6-s5.npz").is_file()
+    x2, y2, v2, n2 = kws_set("test", 6, seed=5, cache_dir=tmp_path / "again")  # made again, not read
+    assert np.array_equal(x, x2) and np.array_equal(y, y2) and v == v2 and n == n2
+    xt, _, vt, _ = kws_set("train", 4, seed=5, cache_dir=tmp_path)
+    assert set(vt) <= set(voices_for("train"))
+
+
+def test_the_evaluation_cache_is_hit_on_repeated_genomes(tmp_path, monkeypatch):
+    from bench.models.mpgru import evaluate
+
+    calls = []
+    real = evaluate.int_error
+
+    def counting(qm, split):
+        calls.append(qm.genome.label())
+        return real(qm, split)
+
+    monkeypatch.setattr(evaluate, "int_error", counting)
+    ev = evaluate.Evaluator("digits-h32", "digits", tmp_path / "cache.json")
+    g = gi.GruGenome.homogeneous(5, 12, 16)
+    first = ev(g)
+    assert ev(g) == first and calls == [g.label()]
+    again = evaluate.Evaluator("digits-h32", "digits", tmp_path / "cache.json")  # a resumed search
+    assert again(g) == first and calls == [g.label()]
+    assert first["size"] == g.model_bits(8, 32)

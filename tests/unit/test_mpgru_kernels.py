@@ -48,14 +48,25 @@ def test_genome_extends_grubits_with_bias_widths():
 
 
 @pytest.mark.parametrize("genome,match", [
-    (dict(w_iz=3), "W_iz .input matmul, z gate.: 3-bit weights"),
-    (dict(w_hn=6), "W_hn .recurrent matmul, n gate.: 6-bit weights"),
+    (dict(b_i=24), "W_ir .input matmul, r gate.: 24-bit bias"),
     (dict(b_h=12), "W_hr .recurrent matmul, r gate.: 12-bit bias"),
 ])
 def test_genomes_the_kernels_lack_are_refused_naming_the_operator(genome, match):
     with pytest.raises(ConfigError, match=match):
         gi.check_genome(gi.GruGenome(**genome), 8, 16)
     gi.check_genome(gi.GruGenome(**genome), 8, 16, kernels=False)  # the golden model runs it
+
+
+@pytest.mark.parametrize("field,bits", [("w_hn", 1), ("w_iz", 9)])
+def test_weight_widths_outside_2_to_8_are_refused_naming_the_operator(field, bits):
+    with pytest.raises(ConfigError, match=f"GruGenome.{field} = {bits}: must be in 2..8"):
+        gi.GruGenome(**{field: bits})
+
+
+def test_every_weight_width_2_to_8_has_a_kernel():
+    assert gi.KERNEL_WEIGHT_BITS == tuple(range(2, 9))
+    for b in range(2, 9):
+        gi.check_genome(gi.GruGenome.homogeneous(b), 8, 16)
 
 
 def test_an_accumulator_that_can_overflow_is_refused():
@@ -70,7 +81,7 @@ def test_an_accumulator_that_can_overflow_is_refused():
 
 # ---- packing and narrow biases ----------------------------------------------------------------
 
-@given(st.sampled_from([2, 4, 8]), st.integers(1, 3), st.integers(1, 40), st.integers(0, 2**32 - 1))
+@given(st.integers(2, 8), st.integers(1, 3), st.integers(1, 70), st.integers(0, 2**32 - 1))
 @SETTINGS
 def test_pack_unpack_roundtrip(bits, rows, cols, seed):
     rng = np.random.default_rng(seed)
@@ -85,6 +96,21 @@ def test_int4_packing_is_tflms_low_nibble_first():
     w = np.array([[1, -2, 3, -4, 5, -6, 7, -8]], np.int8)
     assert gi.pack_weights(w, 4).tolist() == [0xE1, 0xC3, 0xA5, 0x87]
     assert gi.pack_weights(np.array([[1, -1, 0, 1]], np.int8), 2).tolist() == [0b01001101, 0, 0, 0]
+
+
+def test_split_plane_layout_by_hand():
+    # 6 bits = 4-bit top plane (w >> 2, TFLM order) + 2-bit low plane in the DSP lane order: lane
+    # position h of element e (group of 8: 0 4 2 6 1 5 3 7), then byte (0 2 1 3)[h % 4] of word
+    # h // 16, bits 2 (h // 4 % 4)
+    w = np.zeros((1, 16), np.int64)
+    w[0, 0], w[0, 1], w[0, 4], w[0, 9] = 31, -32, 3, -1   # 31 = 7*4 + 3, -32 = -8*4 + 0, 3 = 0*4 + 3, -1 = -1*4 + 3
+    p = gi.pack_weights(w, 6).tolist()
+    assert len(p) == 12 == gi.row_bytes(16, 6)
+    assert p[:8] == [0x87, 0, 0, 0, 0xF0, 0, 0, 0]          # top plane: 7 | -8 << 4; element 9 -> byte 4 high nibble
+    # low plane: e0 -> h0 (byte 0, slot 0) = 3; e4 -> h1 (byte 2, slot 0) = 3; e9 (group 2, e=1) -> h 8 + 4 = 12
+    # -> jp 3, lane 0 -> byte 0, slot 3 = 3
+    assert p[8:] == [0b11000011, 0, 0b00000011, 0]
+    assert np.array_equal(gi.unpack_weights(np.array(p, np.uint8), 1, 16, 6), w)
 
 
 def test_narrow_bias_has_a_power_of_two_shift_and_fits():
@@ -114,13 +140,13 @@ def test_default_genome_is_the_default_cell():
 def test_blob_layout():
     rng = np.random.default_rng(4)
     wi, wh, bi, bh = _layer(rng, 5, 3, 2.0)
-    g = gi.GruGenome.from_genome([2, 4, 8, 8, 4, 2] + [16] * 10 + [8, 16])
+    g = gi.GruGenome.from_genome([2, 3, 5, 6, 7, 8] + [16] * 10 + [8, 16])
     q = gi.quantize_gru(wi, wh, bi, bh, x_scale=0.1, x_zero_point=3, bits=g)
     blob = gi.mp_blob(q)
     assert blob[0] == gi.BLOB_MAGIC and blob[1] == 5 | (3 << 16) and blob[2] == (-3) & 0xFFFFFFFF
     assert blob.size * 4 == gi.mp_table_bytes(5, 3, g)
     d = blob[6:6 + 30].reshape(6, 5)
-    assert [int(x) & 0xFF for x in d[:, 0]] == [2, 4, 8, 8, 4, 2]
+    assert [int(x) & 0xFF for x in d[:, 0]] == [2, 3, 5, 6, 7, 8]
     assert all(int(x) % 4 == 0 for x in d[:, 1:].reshape(-1))
 
 
@@ -152,7 +178,7 @@ def test_mpgru_cell_is_bit_exact_with_the_golden_model(mp, genome, i_size, hidde
 
 
 @needs_gcc
-@given(bits=st.sampled_from([2, 4, 8]), n=st.integers(1, 19), k=st.integers(1, 70), seed=st.integers(0, 2**32 - 1))
+@given(bits=st.integers(2, 8), n=st.integers(1, 19), k=st.integers(1, 70), seed=st.integers(0, 2**32 - 1))
 @SETTINGS
 def test_packed_fc_is_the_16x8_fc_on_the_unpacked_weights(mp, bits, n, k, seed):
     rng = np.random.default_rng(seed)
@@ -176,5 +202,7 @@ def test_bind_refuses_a_bad_blob(mp):
     bad[0] ^= 1
     assert mp.bind_status(bad) == -3              # magic
     bad = blob.copy()
-    bad[6] = (int(bad[6]) & ~0xFF) | 3
-    assert mp.bind_status(bad) == -3              # 3-bit weights
+    bad[6] = (int(bad[6]) & ~0xFF) | 9
+    assert mp.bind_status(bad) == -3              # 9-bit weights
+    bad[6] = (int(bad[6]) & ~0xFF) | 1
+    assert mp.bind_status(bad) == -3              # 1-bit weights

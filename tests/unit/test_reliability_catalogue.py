@@ -8,9 +8,13 @@ bench/errors.py, says what went wrong and what to do) and the tests that produce
 produces which error is traced, not guessed: the test suites run with this module as a pytest plugin
 (`-p test_reliability_catalogue`), which wraps BenchError.__init__ and records, per test, the source
 line that built each error. Errors outside the BenchError tree (ValueError, ...) fall back to the
-text of the tests' `match=` patterns. Regenerate after adding errors:
+text of the tests' `match=` patterns. Errors built in a process a test starts (a `bench` subprocess,
+a metric worker) are traced too (install, sitecustomize.py). The trace names each error by its module,
+function and message, not its line, so it survives edits elsewhere in a module. Regenerate after
+adding errors:
 
     .venv/bin/python tests/unit/test_reliability_catalogue.py --trace tests/unit tests/qemu
+    .venv/bin/python tests/unit/test_reliability_catalogue.py --trace-add tests/unit/test_x.py  # merge
     .venv/bin/python tests/unit/test_reliability_catalogue.py        # from the last trace, no test run
 """
 
@@ -118,34 +122,44 @@ BUILTIN = {"ValueError", "TypeError", "RuntimeError", "AttributeError", "Asserti
            "FileNotFoundError", "OSError", "NotImplementedError", "IndexError", "PortNotOpenError"}
 
 
+def sites_in(rel: str, source: str, classes: set[str] | None = None) -> list[Site]:
+    """The error sites of one module of bench/ (its path relative to the repository, its text)."""
+    classes = (set(error_classes()) | BUILTIN) if classes is None else classes
+    sites: list[Site] = []
+
+    def visit(node: ast.AST, func: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = func
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                name = child.name
+            if isinstance(child, ast.Call):
+                f = child.func
+                cname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                if cname in classes and cname != "KeyboardInterrupt":
+                    args = list(child.args)
+                    if cname == "DeviceError":
+                        msg = _literal(args[2]) if len(args) > 2 else "device error {code}: {text}"
+                    else:
+                        msg = _literal(args[0]) if args else ""
+                    sites.append(Site(cname, rel, func, msg if msg is not None else "(message built at run time)",
+                                      (child.lineno, child.end_lineno or child.lineno)))
+            visit(child, name)
+
+    visit(ast.parse(source, rel), "<module>")
+    return [s for s in sites if not (s.cls in BUILTIN and s.message == "" and s.cls == "AssertionError")]
+
+
 def error_sites() -> list[Site]:
     """Every error raised, or built to be raised, in bench/ (module doc)."""
     classes = set(error_classes()) | BUILTIN
-    sites: list[Site] = []
-    for p in sorted((ROOT / "bench").rglob("*.py")):
-        tree = ast.parse(p.read_text(), str(p))
-        rel = str(p.relative_to(ROOT))
+    return [s for p in sorted((ROOT / "bench").rglob("*.py"))
+            for s in sites_in(str(p.relative_to(ROOT)), p.read_text(), classes)]
 
-        def visit(node: ast.AST, func: str, rel: str = rel) -> None:
-            for child in ast.iter_child_nodes(node):
-                name = func
-                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                    name = child.name
-                if isinstance(child, ast.Call):
-                    f = child.func
-                    cname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
-                    if cname in classes and cname != "KeyboardInterrupt":
-                        args = list(child.args)
-                        if cname == "DeviceError":
-                            msg = _literal(args[2]) if len(args) > 2 else "device error {code}: {text}"
-                        else:
-                            msg = _literal(args[0]) if args else ""
-                        sites.append(Site(cname, rel, func, msg if msg is not None else "(message built at run time)",
-                                          (child.lineno, child.end_lineno or child.lineno)))
-                visit(child, name, rel)
 
-        visit(tree, "<module>")
-    return [s for s in sites if not (s.cls in BUILTIN and s.message == "" and s.cls == "AssertionError")]
+def site_key(s: Site) -> str:
+    """A site's name in the trace: its module, function, class and message, not its line, so that a
+    trace stays valid while lines move (an edited message or function makes its entries unmatched)."""
+    return f"{s.path}|{s.func}|{s.cls}|{s.message}"
 
 
 def _pieces(text: str) -> list[str]:
@@ -194,57 +208,105 @@ def map_tests(sites: list[Site], min_len: int = 12) -> None:
                         sites[i].tests.append(test)
 
 
-TRACE = ROOT / "build" / "error-trace.json"  # the last trace: {"path:line": [test, ...]}
-_hits: dict[str, set[str]] = defaultdict(set)
-_current = [""]
+TRACE = ROOT / "build" / "error-trace.json"  # the last trace: {site_key: [test, ...]}
+HITS_ENV, TEST_ENV = "BENCH_ERROR_TRACE_HITS", "BENCH_ERROR_TRACE_TEST"
 
 
-def pytest_configure(config: object) -> None:  # active only when this module is loaded with -p
+def install() -> None:
+    """Record each BenchError built, as 'file:line<TAB>test' appended to $BENCH_ERROR_TRACE_HITS, with
+    the test named by $BENCH_ERROR_TRACE_TEST. One append per error, so that it works the same in this
+    process, in forked workers (which inherit the wrapper; their memory is lost at exit) and in any
+    Python process a test starts (a `bench` subprocess, a spawned metric worker: they load it through
+    tests/unit/sitecustomize.py, on their PYTHONPATH while tracing)."""
+    import os
+
     from bench import errors
 
     original = errors.BenchError.__init__
+    if getattr(original, "traced", False):
+        return
 
     def traced(self: BaseException, *args: object, **kw: object) -> None:
         f = sys._getframe(1)
         while f is not None and f.f_code.co_name == "__init__" and isinstance(f.f_locals.get("self"),
                                                                                errors.BenchError):
             f = f.f_back  # a subclass's own __init__ (DeviceError): the site is its caller
-        if f is not None and _current[0]:
-            _hits[f"{f.f_code.co_filename}:{f.f_lineno}"].add(_current[0])
+        hits, test = os.environ.get(HITS_ENV), os.environ.get(TEST_ENV)
+        if f is not None and hits and test:
+            with open(hits, "a", encoding="utf-8") as fh:
+                fh.write(f"{f.f_code.co_filename}:{f.f_lineno}\t{test}\n")
         original(self, *args, **kw)  # type: ignore[arg-type]
 
+    traced.traced = True  # type: ignore[attr-defined]
     errors.BenchError.__init__ = traced  # type: ignore[method-assign]
 
 
+def pytest_configure(config: object) -> None:  # active only when this module is loaded with -p
+    import os
+    import tempfile
+
+    here = str(Path(__file__).parent)
+    os.environ[HITS_ENV] = tempfile.mkstemp(prefix="bench-error-hits-", suffix=".tsv")[1]
+    path = os.environ.get("PYTHONPATH", "")
+    if here not in path.split(os.pathsep):  # child Pythons load the hook (sitecustomize.py) from here
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, path) if p)
+    install()
+
+
 def pytest_runtest_setup(item: object) -> None:
-    _current[0] = str(getattr(item, "nodeid", "")).split("[")[0]
+    import os
+
+    os.environ[TEST_ENV] = str(getattr(item, "nodeid", "")).split("[")[0]
+
+
+def keys_of_hits(lines: list[str], unlisted: set[str] | None = None) -> dict[str, set[str]]:
+    """'file:line<TAB>test' lines -> {site_key: tests}. A line of bench/ inside no site (an error built
+    in a way error_sites does not see, e.g. `raise cls(...)`) is dropped, and added to ``unlisted``."""
+    classes = set(error_classes()) | BUILTIN
+    sites: dict[str, list[Site]] = {}
+    out: dict[str, set[str]] = defaultdict(set)
+    for ln in lines:
+        where, _, test = ln.rstrip("\n").partition("\t")
+        path, _, line = where.rpartition(":")
+        try:
+            rel = str(Path(path).resolve().relative_to(ROOT))
+        except ValueError:
+            continue
+        if rel not in sites:
+            sites[rel] = sites_in(rel, (ROOT / rel).read_text(), classes) if (ROOT / rel).is_file() else []
+        hit = [s for s in sites[rel] if test and line.isdigit() and s.lines[0] <= int(line) <= s.lines[1]]
+        for s in hit:
+            out[site_key(s)].add(test)
+        if not hit and unlisted is not None and rel.startswith("bench/"):
+            unlisted.add(f"{rel}:{line}")
+    return out
 
 
 def pytest_unconfigure(config: object) -> None:
     import json
+    import os
 
-    out = Path(__import__("os").environ.get("BENCH_ERROR_TRACE", str(TRACE)))
+    hits = Path(os.environ.pop(HITS_ENV))
+    os.environ.pop(TEST_ENV, None)
+    unlisted: set[str] = set()
+    new = keys_of_hits(hits.read_text(encoding="utf-8").splitlines(), unlisted)
+    hits.unlink()
+    if unlisted:  # the catalogue cannot name these: make them `raise SomeError(...)` where they are built
+        print(f"\nerror catalogue: {len(unlisted)} error(s) built outside any listed site: "
+              + ", ".join(sorted(unlisted)), file=sys.stderr)
+    out = Path(os.environ.get("BENCH_ERROR_TRACE", str(TRACE)))
     old = json.loads(out.read_text()) if out.is_file() else {}
-    for k, v in _hits.items():
+    for k, v in new.items():
         old[k] = sorted(set(old.get(k, [])) | v)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(old, indent=0, sort_keys=True))
 
 
 def apply_trace(sites: list[Site], trace: dict[str, list[str]]) -> None:
-    """Give each site the tests that built its error (module doc), by file and line range."""
-    by_file: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for key, tests in trace.items():
-        path, _, line = key.rpartition(":")
-        try:
-            rel = str(Path(path).resolve().relative_to(ROOT))
-        except ValueError:
-            continue
-        for t in tests:
-            by_file[rel].append((int(line), t))
+    """Give each site the tests that built its error (module doc), by its key (site_key)."""
     for s in sites:
-        for line, t in by_file.get(s.path, []):
-            if s.lines[0] <= line <= s.lines[1] and t not in s.tests:
+        for t in trace.get(site_key(s), []):
+            if t not in s.tests:
                 s.tests.append(t)
         s.tests.sort()
 
@@ -367,15 +429,35 @@ def test_the_catalogue_states_its_size():
     assert m and int(m.group(1)) == len(entries) > 300
 
 
+def test_errors_built_in_a_child_process_are_traced(tmp_path):
+    """A `bench` process a test starts records the errors it builds (sitecustomize.py), by site key."""
+    import os
+    import subprocess
+
+    hits = tmp_path / "hits.tsv"
+    env = {**os.environ, HITS_ENV: str(hits), TEST_ENV: "tests/unit/x.py::test_y",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run([sys.executable, "-m", "bench.cli", "run", "--window", "0"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stdout + r.stderr
+    keys = keys_of_hits(hits.read_text().splitlines())
+    assert keys == {"bench/runner/options.py|__post_init__|BenchError|--window must be at least 1":
+                    {"tests/unit/x.py::test_y"}}
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--trace"]:
+    if sys.argv[1:2] in (["--trace"], ["--trace-add"]):
         import os
         import subprocess
 
-        TRACE.unlink(missing_ok=True)
+        if sys.argv[1] == "--trace":  # a fresh trace; --trace-add merges into the last one
+            TRACE.unlink(missing_ok=True)
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "BENCH_ERROR_TRACE": str(TRACE)}
-        for path in sys.argv[2:]:  # one pytest per folder: tests/unit and tests/qemu share some file names
+        groups: dict[str, list[str]] = defaultdict(list)  # one pytest per folder of tests: tests/unit and
+        for path in sys.argv[2:]:                          # tests/qemu share some file names
+            groups[str(Path(path).parent if Path(path).is_file() else Path(path))].append(path)
+        for paths in groups.values():
             subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "test_reliability_catalogue", "-p",
-                            "no:cacheprovider", path], cwd=ROOT, env=env, check=False)
+                            "no:cacheprovider", *paths], cwd=ROOT, env=env, check=False)
     DOC.write_text(build())
     print(f"wrote {DOC}", file=sys.stderr)

@@ -13,7 +13,15 @@ from typing import Any
 
 from bench.errors import ConfigError
 from bench.families.base import Family, References, SweepAxis, SweepPoint, TableSpec, loads_as
-from bench.models.dyncp.refs import DEFAULT_MODEL, FAMILY, float_model, float_ref, golden_ref, model_dir
+from bench.models.dyncp.refs import (
+    DEFAULT_MODEL,
+    FAMILY,
+    check_no_options,
+    float_model,
+    float_ref,
+    golden_ref,
+    model_dir,
+)
 
 
 def _tflm_ref(noisy: Any, config: Mapping[str, int], tflite: Path) -> Any:
@@ -53,9 +61,7 @@ class Dyncp(Family):
                  "golden: integer model (bench.models.dyncp.intnet), bit-exact spec of the C")
 
     def check_config(self, config: Sequence[tuple[str, int]], model_dir_: str | None) -> None:
-        if config:
-            raise ConfigError(f"{FAMILY}: the images take no options (got {', '.join(k for k, _ in config)}); "
-                              "run them without --config")
+        check_no_options(dict(config))
 
     def sweep_axes(self) -> Mapping[str, SweepAxis]:
         def points(entry: Any, values: str | None, images: Sequence[Any]) -> list[SweepPoint]:

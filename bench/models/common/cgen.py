@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ def c_int(v: object) -> str:
 
 
 def c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 24,
-            fmt: Callable[[object], str] = str, storage: str = "const") -> str:
+            fmt: Callable[[Any], str] = str, storage: str = "const") -> str:
     """``<storage> <ctype> <name>[n] = {...};`` (at least one element)."""
     flat = np.asarray(values).reshape(-1)
     rows = [", ".join(fmt(v) for v in flat[i:i + per_line]) for i in range(0, flat.size, per_line)]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 import numpy as np
 
@@ -80,7 +81,7 @@ class GruBits:
         return tuple(int(getattr(self, n)) for n in self.names())
 
     @classmethod
-    def from_genome(cls, genes: tuple[int, ...] | list[int]) -> GruBits:
+    def from_genome(cls, genes: tuple[int, ...] | list[int]) -> Self:
         names = cls.names()
         if len(genes) != len(names):
             raise ConfigError(f"GruBits genome needs {len(names)} genes, got {len(genes)}")
@@ -281,7 +282,7 @@ def gru_sequence_int(q: GruQuant, xs: np.ndarray, h0: np.ndarray | None = None) 
 # sub-byte packing and the table blob of bk_mpgru_cell (firmware/kernels/mp/, docs/mpgru.md)
 # --------------------------------------------------------------------------------------------
 
-KERNEL_WEIGHT_BITS = (2, 4, 8)    # weight widths the mp kernels implement (packed 4 / 2 per byte)
+KERNEL_WEIGHT_BITS = (2, 3, 4, 5, 6, 7, 8)  # weight widths the mp kernels implement (packed, below)
 KERNEL_BIAS_BITS = (8, 16, 32)    # bias containers: int8 / int16 / int32, with a power-of-two shift
 MATRICES = ("ir", "iz", "in", "hr", "hz", "hn")
 MATRIX_DOC = {"ir": "input matmul, r gate", "iz": "input matmul, z gate", "in": "input matmul, n gate",
@@ -391,55 +392,117 @@ def check_genome(bits: GruBits, input_size: int, hidden_size: int, kernels: bool
     return g
 
 
-def row_bytes(cols: int, bits: int) -> int:
-    """Bytes of one packed weight row: int8 rows are ``cols`` bytes; 4- and 2-bit rows are
-    padded with zero weights to whole 32-bit words."""
+# Sub-byte layouts (docs/mpgru.md, "Packing"). 2 and 4 bits: one plane in natural order (4 bits:
+# TFLM's int4, element 2i in the low nibble of byte i; 2 bits: element 4i + j in bits 2j..2j+1 of
+# byte i). 3, 5, 6, 7 bits: a signed top plane of 2 or 4 bits (w >> L, packed as above) followed by
+# unsigned low planes of 2 or 1 bits (bits o..o+L-1 of w), each low plane in the DSP path's lane
+# order so that one AND per lane pair lifts it, already in place, beside the top plane's lanes.
+TOP_BITS = {2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 4}
+LOW_PLANES: dict[int, tuple[tuple[int, int], ...]] = {2: (), 3: ((1, 0),), 4: (), 5: ((1, 0),), 6: ((2, 0),),
+                                                      7: ((2, 1), (1, 0))}  # (plane bits, bit offset in w)
+ROW_GROUP = {2: 16, 3: 32, 4: 8, 5: 32, 6: 16, 7: 32}  # rows padded to whole groups of this many weights
+LANE_ORDER = {4: (0, 4, 2, 6, 1, 5, 3, 7), 2: (0, 8, 4, 12, 1, 9, 5, 13, 2, 10, 6, 14, 3, 11, 7, 15)}
+LANE_BYTE = (0, 2, 1, 3)  # lane pair (b0, b2) then (b1, b3): what AND and AND of v >> 8 give
+
+
+def _check_bits(bits: int) -> None:
+    if bits != 8 and bits not in TOP_BITS:
+        raise ConfigError(f"no packed layout for {bits}-bit weights (2..8)")
+
+
+def padded_cols(cols: int, bits: int) -> int:
+    """Row length in weights of a packed ``bits``-bit row (``cols`` for 8 bits)."""
+    _check_bits(bits)
     if bits == 8:
         return cols
-    if bits not in (2, 4):
-        raise ConfigError(f"no packed layout for {bits}-bit weights (2, 4, 8)")
-    return 4 * (-(-cols * bits // 32))
+    g = ROW_GROUP[bits]
+    return -(-cols // g) * g
+
+
+def row_bytes(cols: int, bits: int) -> int:
+    """Bytes of one packed weight row: int8 rows are ``cols`` bytes; sub-byte rows are padded with
+    zero weights to whole groups (ROW_GROUP: every plane a whole number of 32-bit words)."""
+    return cols if bits == 8 else padded_cols(cols, bits) * bits // 8
+
+
+def lane_order(pad: int, top_bits: int) -> np.ndarray:
+    """xe[h] = x[order[h]]: the input order the DSP path widens to for a top plane of ``top_bits``."""
+    o = np.array(LANE_ORDER[top_bits])
+    return np.concatenate([base + o for base in range(0, pad, o.size)])
+
+
+def _low_slots(pad: int, plane_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """For lane position h of a low plane: (byte index in the plane, bit shift)."""
+    h = np.arange(pad)
+    jp, lane = h // 4, h % 4
+    per = 8 // plane_bits
+    byte = 4 * (jp // per) + np.array(LANE_BYTE)[lane]
+    return byte, plane_bits * (jp % per)
+
+
+def _pack_plane_natural(v: np.ndarray, bits: int) -> np.ndarray:
+    rows, pad = v.shape
+    per = 8 // bits
+    slots = (v & ((1 << bits) - 1)).reshape(rows, pad // per, per)
+    packed = np.zeros((rows, pad // per), np.int64)
+    for j in range(per):
+        packed |= slots[:, :, j] << (bits * j)
+    return packed
 
 
 def pack_weights(w: np.ndarray, bits: int) -> np.ndarray:
-    """Rows of int8-held weights -> packed bytes (uint8). 4 bits: TFLM's int4 packing (element
-    2i in the low nibble of byte i), 2 bits: element 4i + j in bits 2j..2j+1 of byte i; each
-    row padded with zeros to whole 32-bit words (for cols % 8 == 0 the 4-bit rows are
-    byte-identical to TFLM's packed tensor)."""
+    """Rows of int8-held weights -> packed bytes (uint8), ``row_bytes`` per row (the layout above;
+    for cols % 8 == 0 the 4-bit rows are byte-identical to TFLM's packed int4 tensor)."""
     w = np.asarray(w, np.int64)
     rows, cols = w.shape
+    _check_bits(bits)
     if bits == 8:
         return w.astype(np.int8).view(np.uint8).reshape(-1).copy()
     qlo, qhi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     if w.size and (w.min() < qlo or w.max() > qhi):
         raise ConfigError(f"weights out of the {bits}-bit range {qlo}..{qhi}")
-    per = 8 // bits
-    rb = row_bytes(cols, bits)
-    u = np.zeros((rows, rb * per), np.int64)
-    u[:, :cols] = w & ((1 << bits) - 1)
-    u = u.reshape(rows, rb, per)
-    packed = np.zeros((rows, rb), np.int64)
-    for j in range(per):
-        packed |= u[:, :, j] << (bits * j)
-    return packed.astype(np.uint8).reshape(-1)
+    pad, top = padded_cols(cols, bits), TOP_BITS[bits]
+    wp = np.zeros((rows, pad), np.int64)
+    wp[:, :cols] = w
+    planes = [_pack_plane_natural(wp >> (bits - top), top)]
+    order = lane_order(pad, top)
+    for pb, off in LOW_PLANES[bits]:
+        vals = ((wp >> off) & ((1 << pb) - 1))[:, order]
+        byte, sh = _low_slots(pad, pb)
+        plane = np.zeros((rows, pad * pb // 8), np.int64)
+        for h in range(pad):
+            plane[:, byte[h]] |= vals[:, h] << sh[h]
+        planes.append(plane)
+    return np.concatenate(planes, axis=1).astype(np.uint8).reshape(-1)
 
 
 def unpack_weights(packed: np.ndarray, rows: int, cols: int, bits: int) -> np.ndarray:
     """Inverse of pack_weights (int8)."""
+    _check_bits(bits)
     p = np.asarray(packed, np.uint8).reshape(rows, -1).astype(np.int64)
     if bits == 8:
         return p.astype(np.uint8).view(np.int8)[:, :cols].copy()
-    per = 8 // bits
-    vals = np.stack([(p >> (bits * j)) & ((1 << bits) - 1) for j in range(per)], axis=2).reshape(rows, -1)
-    vals = np.where(vals >= 1 << (bits - 1), vals - (1 << bits), vals)
-    return vals[:, :cols].astype(np.int8)
+    pad, top = padded_cols(cols, bits), TOP_BITS[bits]
+    per = 8 // top
+    nt = pad * top // 8
+    vals = np.stack([(p[:, :nt] >> (top * j)) & ((1 << top) - 1) for j in range(per)], axis=2).reshape(rows, -1)
+    w = np.where(vals >= 1 << (top - 1), vals - (1 << top), vals) << (bits - top)
+    at = nt
+    order = lane_order(pad, top)
+    for pb, off in LOW_PLANES[bits]:
+        plane = p[:, at:at + pad * pb // 8]
+        byte, sh = _low_slots(pad, pb)
+        for h in range(pad):
+            w[:, order[h]] += ((plane[:, byte[h]] >> sh[h]) & ((1 << pb) - 1)) << off
+        at += pad * pb // 8
+    return w[:, :cols].astype(np.int8)
 
 
 def _bias_dtype(bits: int) -> type:
     return np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32
 
 
-def mp_matrices(q: GruQuant) -> list[dict[str, object]]:
+def mp_matrices(q: GruQuant) -> list[dict[str, Any]]:
     """Per gate matrix (ir iz in hr hz hn): packed weights, narrow bias, multipliers, shifts."""
     g = as_genome(q.bits)
     out = []

@@ -106,15 +106,14 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     multipliers below about 2^-31 flushed to (0, 0)."""
     if real == 0.0:
         return 0, 0
-    q, shift = math.frexp(float(real))
+    if not math.isfinite(real):
+        raise ConfigError(f"quantize_multiplier({real}): a scale is not finite; check the model's calibration "
+                          "(a layer whose activations or weights were all zero or overflowed)")
+    q, shift = math.frexp(float(real))  # |q| in [0.5, 1): |q_fixed| <= 2^31, and only +2^31 needs folding
     q_fixed = _round_half_away(q * (1 << 31))
-    if abs(q_fixed) > (1 << 31):
-        raise ConfigError(f"quantize_multiplier({real}): rounding overflow")
     if q_fixed == (1 << 31):
         q_fixed //= 2
         shift += 1
-    if q_fixed > INT32_MAX:
-        raise ConfigError(f"quantize_multiplier({real}): multiplier does not fit int32")
     if shift < -31:
         return 0, 0
     return int(q_fixed), int(shift)

@@ -64,7 +64,8 @@ def evaluate(
     ts = load_set(set_path, sr)
     utts = [u for u in ts if u.clean is not None][: limit or None]
     if not utts:
-        raise BenchError(f"{ts.root}: no utterance with a clean reference to score against")
+        raise BenchError(f"{ts.root}: no utterance with a clean reference to score against; evaluate on a set "
+                         "with clean/ files (--set), e.g. the shipped one")
     noisy = [_scores(u.clean, u.noisy, sr) for u in utts if u.clean is not None]
     rows: list[dict[str, Any]] = [
         {"name": "noisy", "kind": "noisy", **{m: _mean(noisy, m) for m in METRICS}},

@@ -27,7 +27,8 @@ def model_dir(path: str | Path | None = None) -> str:
     return str(repo_root() / (Path(path) if path is not None else Path(DEFAULT_MODEL)))
 
 
-def _check(config: Mapping[str, int]) -> None:
+def check_no_options(config: Mapping[str, int]) -> None:
+    """The dyncp images take no CONFIGURE options (the one check: the family's and the references')."""
     if config:
         raise ConfigError(f"{FAMILY}: the images take no options (got {', '.join(config)}); "
                           "run them without --config")
@@ -58,12 +59,12 @@ def float_result(noisy: np.ndarray, path: str | None = None):  # noqa: ANN201
 
 
 def float_ref(noisy: np.ndarray, config: Mapping[str, int], path: str | None = None) -> np.ndarray:
-    _check(config)
+    check_no_options(config)
     return to_int16(float_result(noisy, path).audio)
 
 
 def golden_ref(noisy: np.ndarray, config: Mapping[str, int], path: str | None = None) -> np.ndarray:
     from bench.models.dyncp.intnet import enhance
 
-    _check(config)
+    check_no_options(config)
     return enhance(quant_model(model_dir(path)), np.asarray(noisy, np.int16), batched=True).audio

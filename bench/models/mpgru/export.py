@@ -1,6 +1,6 @@
 """C tables of an mpgru image (firmware/models/mpgru/gen/<tag>/mpgru_params.{h,c}): the GRU table
 blob of a genome (gru_int.mp_blob, in flash), the head, and the size of the run-time RAM table
-(the largest blob of the shape: 8-bit weights, 32-bit biases)."""
+(the largest blob of the shape: 32-bit biases, the weight width whose padded rows are largest)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ GEN_DIR = Path("firmware/models/mpgru/gen")
 
 
 def ram_words(input_size: int, hidden: int) -> int:
-    return gi.mp_table_bytes(input_size, hidden, gi.GruGenome.homogeneous(8, 16, 32)) // 4
+    """Words of the largest table of any genome of this shape: each matrix at the weight width whose
+    padded rows are largest (gru_int.row_bytes), biases 32 bits."""
+    wi = max(gi.KERNEL_WEIGHT_BITS, key=lambda w: gi.row_bytes(input_size, w))
+    wh = max(gi.KERNEL_WEIGHT_BITS, key=lambda w: gi.row_bytes(hidden, w))
+    g = gi.GruGenome(w_ir=wi, w_iz=wi, w_in=wi, w_hr=wh, w_hz=wh, w_hn=wh)
+    return gi.mp_table_bytes(input_size, hidden, g) // 4
 
 
 def write_tables(qm: QModel, tag: str, root: Path | None = None) -> list[Path]:

@@ -23,7 +23,7 @@ def mp_sources(root: Path | None = None) -> list[Path]:
 
 
 def pk_scratch_bytes(in_features: int) -> int:
-    return ((in_features + 15) // 16) * 32
+    return ((in_features + 31) // 32) * 64
 
 
 def mpgru_scratch_bytes(input_size: int, hidden_size: int) -> int:

@@ -42,6 +42,62 @@ def front_table(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def summary(res: dict[str, Any], tolerance: float) -> dict[str, Any]:
+    """The paper's claim on this front: the smallest genome (final population) whose search error is
+    within ``tolerance`` of homogeneous 8-bit's, its size reduction, and whether its report-half
+    error stays within the tolerance too; and, with instructions measured, the pairs of front
+    genomes where the smaller one is slower on target."""
+    ref = next(b for b in res["baselines"] if b["weight_bits"] == 8)
+    ok = [p for p in res["population"] + res["front"] if p["error"] <= ref["error"] + tolerance]
+    out: dict[str, Any] = {"tolerance": tolerance, "ref_size": ref["size"], "ref_error": ref["error"],
+                           "ref_report_error": ref.get("report_error")}
+    if ok:
+        best = min(ok, key=lambda p: (p["size"], p["error"]))
+        rep = next((f.get("report_error") for f in res["front"] if f["genome"] == best["genome"]), None)
+        out.update(genome=best["genome"], size=best["size"], error=best["error"], report_error=rep,
+                   reduction=1 - best["size"] / ref["size"])
+        if rep is not None and ref.get("report_error") is not None:
+            out["report_within"] = rep <= ref["report_error"] + tolerance
+    homo = [b for b in res["baselines"] if b["error"] <= ref["error"] + tolerance]
+    hb = min(homo, key=lambda b: b["size"])
+    out["homogeneous"] = {"weight_bits": hb["weight_bits"], "size": hb["size"],
+                          "reduction": 1 - hb["size"] / ref["size"]}
+    fr = [f for f in res["front"] if f.get("instructions") is not None]
+    if fr:
+        pairs = [(a, b) for a in fr for b in fr if a["size"] < b["size"] and a["instructions"] > b["instructions"]]
+        out["smaller_but_slower"] = len(pairs)
+        if pairs:
+            a, b = max(pairs, key=lambda ab: ab[0]["instructions"] - ab[1]["instructions"])
+            out["example"] = {"smaller": {k: a[k] for k in ("genome", "size", "instructions")},
+                              "larger": {k: b[k] for k in ("genome", "size", "instructions")}}
+    return out
+
+
+def summary_text(s: dict[str, Any]) -> str:
+    lines = [f"Within {s['tolerance']:g} of homogeneous 8-bit's search error ({s['ref_error']:.4f}, "
+             f"{s['ref_size']} bits):"]
+    if "genome" in s:
+        g = s["genome"]
+        rep = "" if s.get("report_error") is None else (
+            f"; report half {s['report_error']:.4f} vs 8-bit {s['ref_report_error']:.4f}"
+            f" ({'within' if s.get('report_within') else 'NOT within'} the tolerance)")
+        lines.append(f"* smallest genome {' '.join(map(str, g))}: {s['size']} bits, "
+                     f"{100 * s['reduction']:.0f} % smaller, search error {s['error']:.4f}{rep}")
+    h = s["homogeneous"]
+    lines.append(f"* smallest homogeneous genome: {h['weight_bits']}-bit, {h['size']} bits, "
+                 f"{100 * h['reduction']:.0f} % smaller")
+    if "smaller_but_slower" in s:
+        n = s["smaller_but_slower"]
+        if n:
+            e = s["example"]
+            lines.append(f"* on target, {n} pair(s) of front genomes where the smaller is slower; e.g. "
+                         f"{e['smaller']['size']} bits at {e['smaller']['instructions']:.0f} instructions/step vs "
+                         f"{e['larger']['size']} bits at {e['larger']['instructions']:.0f}")
+        else:
+            lines.append("* on target, no front genome is smaller but slower than another (measured)")
+    return "\n".join(lines)
+
+
 def plot(res: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -101,9 +157,11 @@ def heatmap(res: dict[str, Any], path: Path) -> None:
 def write_report(res: dict[str, Any], out: Path) -> str:
     plot(res, out / "front.png")
     heatmap(res, out / "genomes.png")
+    summ = summary_text(res["summary"]) + "\n" if "summary" in res else ""
     md = (f"# mpgru search: task {res['task']}, model {res['model']}\n\n"
           f"objectives {', '.join(res['options']['objectives'])}; population {res['options']['pop']}, "
-          f"{res['options']['gens']} generations, seed {res['options']['seed']}; {res['seconds']} s\n\n"
-          + front_table(res) + "\n\n![front](front.png)\n\n![genomes](genomes.png)\n")
+          f"{res['options']['gens']} generations, seed {res['options']['seed']}; {res['seconds']} s; "
+          f"{res.get('evaluations', '?')} genomes evaluated\n\n"
+          + front_table(res) + "\n\n" + summ + "\n![front](front.png)\n\n![genomes](genomes.png)\n")
     (out / "README.md").write_text(md)
-    return front_table(res)
+    return front_table(res) + "\n\n" + summ

@@ -1,7 +1,7 @@
 """NSGA-II over the genomes of the mixed-precision GRU (pymoo 0.6.2, the `search` extra).
 
-Genes (18, integers, rounding repair): six weight widths as an index into (2, 4, 8) (the kernels'
-widths), ten activation widths 4..16 (pre-activations, sigmoid / tanh outputs, products, state), two
+Genes (18, integers, rounding repair): six weight widths as an index into 2..8 (every width has a
+kernel), ten activation widths 4..16 (pre-activations, sigmoid / tanh outputs, products, state), two
 bias widths as an index into (8, 16, 32). Objectives, all minimised: ``size`` (model bits: every
 weight and bias at its width), ``error`` (task error of the host golden model on the search half of
 the test split), optionally ``instructions`` (QEMU instructions per GRU step, measured on target by
@@ -28,7 +28,7 @@ import numpy as np
 from bench.errors import ConfigError
 from bench.models.common import gru_int as gi
 
-WEIGHT_CHOICES = (2, 4, 8)
+WEIGHT_CHOICES = gi.KERNEL_WEIGHT_BITS  # 2..8
 BIAS_CHOICES = (8, 16, 32)
 ACT_RANGE = (4, 16)
 OBJECTIVES = ("size", "error", "instructions")
@@ -101,9 +101,9 @@ def _seed(seed: int, gen: int) -> int:
 
 
 def initial_population(opts: SearchOptions) -> np.ndarray:
-    """Homogeneous 8 / 4 / 2-bit genomes (activations 16 and 8) plus random ones."""
+    """Homogeneous 8 / 6 / 4 / 2-bit genomes (activations 16 and 8) plus random ones."""
     lo, hi = bounds()
-    seeds = [encode(gi.GruGenome.homogeneous(w, a, 32)) for w in (8, 4, 2) for a in (16, 8)]
+    seeds = [encode(gi.GruGenome.homogeneous(w, a, 32)) for w in (8, 6, 4, 2) for a in (16, 8)]
     rng = np.random.default_rng(_seed(opts.seed, -1))
     rand = [rng.integers(lo, hi + 1) for _ in range(max(0, opts.pop - len(seeds)))]
     return np.array((seeds + rand)[:opts.pop], dtype=float)

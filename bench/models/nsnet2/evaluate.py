@@ -48,7 +48,8 @@ def evaluate(
     ts = load_set(set_path, cfg.sample_rate)
     utts = [u for u in ts if u.clean is not None][: limit or None]
     if not utts:
-        raise BenchError(f"{ts.root}: no utterance with a clean reference to score against")
+        raise BenchError(f"{ts.root}: no utterance with a clean reference to score against; evaluate on a set "
+                         "with clean/ files (--set), e.g. the shipped one")
     rows: list[dict] = []
     clean = {u.id: u.clean for u in utts if u.clean is not None}
 

@@ -194,9 +194,10 @@ class GoldenNet:
         self.max_exit = last if self.policy.max_exit is None else self.policy.max_exit
         if not self.policy.is_static and not 1 <= self.policy.min_exit <= self.max_exit <= last:
             raise ConfigError(f"{cfg.name}: dynamic policy needs 1 <= min_exit <= max_exit <= {last}")
+        if not self.policy.is_static and not 0 <= self.policy.threshold <= 1:  # inf too: the firmware's thr_q15
+            raise ConfigError(f"threshold {self.policy.threshold} out of range 0..1 (the mean |mask change|, as "
+                              "thr_q15 / 32768 on the device)")
         self.thr = int(round(self.policy.threshold * 32768)) * cfg.n_bins if not self.policy.is_static else 0
-        if not self.policy.is_static and not 0 <= self.thr < 2**31:
-            raise ConfigError(f"threshold {self.policy.threshold} out of range 0..1")
         self.trunk = cfg.trunk()
         self.exits = cfg.exit_specs()
         self.chain = cfg.layers_for_exit(self.policy.exit) if self.policy.exit is not None else ()

@@ -1,6 +1,7 @@
 /* QEMU mps2-an386: CMSDK UART0 (RX interrupt into a ring buffer), CMSDK timer0 as the
  * counter (virtual time under -icount), semihosting exit. Register-level, no vendor HAL. */
 #include "board.h"
+#include "bench_board.h"
 #include "bench_port.h"
 
 #define REG32(addr) (*(volatile uint32_t *)(addr))
@@ -154,6 +155,14 @@ void bench_port_idle(void)
 
 uint32_t board_rx_overflows(void) { return rx_overflows; }
 
+void board_identity(bench_identity_t *id)
+{
+    id->counter_kind = BENCH_COUNTER_TIMER_TICKS;
+    id->counter_hz = BOARD_TIMER_HZ;
+    id->watchdog_kind = BENCH_WDG_NONE; /* QEMU's CMSDK watchdog is not used: no image needs it here */
+    id->reset_cause = 0u;               /* the AN386 keeps no reset record: unknown */
+}
+
 void board_puts(const char *s)
 {
     size_t n = 0;
@@ -162,7 +171,6 @@ void board_puts(const char *s)
     }
     bench_port_write((const uint8_t *)s, n);
 }
-
 
 void board_exit(int status)
 {

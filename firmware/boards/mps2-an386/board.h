@@ -5,10 +5,8 @@
 #include <stdint.h>
 
 #define BOARD_NAME "mps2-an386"
-/* counter: CMSDK timer0 ticks at 25 MHz (virtual time under -icount) */
-#define BOARD_COUNTER_KIND 0u /* BENCH_COUNTER_TIMER_TICKS */
-#define BOARD_COUNTER_HZ 25000000u
-#define BOARD_CAPABILITIES 0u
+/* counter: CMSDK timer0 ticks at 25 MHz (virtual time under -icount); HELLO identity: board_identity */
+#define BOARD_TIMER_HZ 25000000u
 
 void board_init(void);
 void board_puts(const char *s);                 /* console text on UART0 (outside frames) */

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "bench_board.h"
 #include "bench_port.h"
 #include "board_internal.h"
 #include "nrf52840_regs.h"
@@ -314,16 +315,24 @@ void bench_port_idle(void)
     __asm volatile("cpsie i" ::: "memory");
 }
 
-/* ---- identity for HELLO (see board.h) ---- */
-static bench_identity_t identity;
-
-void board_agent_init(const bench_model_t *model, const bench_identity_t *id)
+/* ---- identity for HELLO (bench_board.h) ---- */
+void board_identity(bench_identity_t *id)
 {
-    identity = *id;
-    identity.counter_kind = st.counter_cycles ? 1u /* BENCH_COUNTER_CYCLES */
-                                              : 0u /* BENCH_COUNTER_TIMER_TICKS */;
-    identity.counter_hz = st.counter_cycles ? BOARD_SYSCLK_HZ : 16000000u;
-    (bench_agent_init)(model, &identity);
+    /* if the DWT does not count, the port counts with TIMER2 at 16 MHz and says so */
+    id->counter_kind = st.counter_cycles ? BENCH_COUNTER_CYCLES : BENCH_COUNTER_TIMER_TICKS;
+    id->counter_hz = st.counter_cycles ? BOARD_SYSCLK_HZ : 16000000u;
+    id->capabilities |= BENCH_CAP_MARKER;
+    id->watchdog_kind = BENCH_WDG_WDT; /* armed at the first frame */
+    id->watchdog_ms = 2000u;
+    uint32_t r = st.reset_reason, c = 0u;
+    if (r & RESETREAS_RESETPIN) c |= BENCH_RESET_PIN;
+    if (r & RESETREAS_DOG) c |= BENCH_RESET_WATCHDOG;
+    if (r & RESETREAS_SREQ) c |= BENCH_RESET_SOFTWARE;
+    if (r & RESETREAS_LOCKUP) c |= BENCH_RESET_LOCKUP;
+    if (r & ~(RESETREAS_RESETPIN | RESETREAS_DOG | RESETREAS_SREQ | RESETREAS_LOCKUP)) c |= BENCH_RESET_OTHER;
+    if (!r) c |= BENCH_RESET_POWER_ON; /* RESETREAS is 0 after a power-on or brown-out reset */
+    id->reset_cause = c;
+    id->reset_raw = r;
 }
 
 /* ---- boot ---- */

@@ -16,9 +16,6 @@
 
 #define BOARD_NAME "nrf52840-dk"
 #define BOARD_SYSCLK_HZ 64000000u
-#define BOARD_COUNTER_KIND 1u /* BENCH_COUNTER_CYCLES: DWT CYCCNT */
-#define BOARD_COUNTER_HZ BOARD_SYSCLK_HZ
-#define BOARD_CAPABILITIES 4u /* BENCH_CAP_MARKER */
 
 void board_init(void);
 void board_puts(const char *s);                        /* console text (outside frames) */
@@ -32,13 +29,5 @@ typedef struct board_status {
 } board_status_t;
 const board_status_t *board_status(void);
 uint32_t board_rx_overflows(void);
-
-/* HELLO from run-time facts, as on the stm32f4 port (see firmware/boards/stm32f4/board.h):
- * if the DWT does not count, the port counts with TIMER2 at 16 MHz and HELLO says timer
- * ticks at 16 MHz instead of reporting zeros as cycles. */
-void board_agent_init(const bench_model_t *model, const bench_identity_t *id);
-#ifndef BOARD_NO_AGENT_INIT_HOOK
-#define bench_agent_init(model, id) board_agent_init((model), (id))
-#endif
 
 #endif

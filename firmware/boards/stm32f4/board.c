@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "bench_board.h"
 #include "bench_port.h"
 
 static board_status_t st;
@@ -362,14 +363,79 @@ uint32_t bench_port_counter(void)
     return v;
 }
 
-/* ---- watchdog (RM0090 21): armed at the first frame ---- */
-/* LSI (17-47 kHz, typ. 32 kHz) / 64, reload 1000: 2.0 s nominal, 1.36 s at the fastest LSI,
- * 3.8 s at the slowest (RM0090 21.3.3 and the datasheet's LSI range). */
+/* ---- watchdog ---- */
+/* IWDG (RM0090 21), armed at the first frame: LSI (17-47 kHz, typ. 32 kHz) / 64, reload 1000:
+ * 2.0 s nominal, 1.36 s at the fastest LSI, 3.8 s at the slowest (RM0090 21.3.3 and the
+ * datasheet's LSI range). */
 #define IWDG_PR_DIV64 4u
 #define IWDG_RELOAD 1000u
+#define IWDG_TIMEOUT_MS 2000u
+
+/* Where the IWDG is absent (QEMU 7.2 models none), SysTick stands in. It runs only while a frame
+ * is processed, from the reference clock (HCLK/8) over its full 24-bit range: a frame that lasts
+ * WDG_SYSTICK_WRAPS wraps (3 x 2^24 / 21 MHz = 2.4 s at 168 MHz) is hung, and the SysTick handler
+ * leaves a record in .noinit and requests a system reset (AIRCR.SYSRESETREQ). A frame shorter than
+ * one wrap (0.8 s; 6 million instructions under QEMU -icount shift=7) never takes the interrupt,
+ * so counts do not change. Interrupts must reach the handler inside the measured region, so there
+ * the port masks by priority (BASEPRI) instead of PRIMASK: SysTick has priority 0, everything else
+ * WDG_MASK_PRIO or lower. The configurable faults get WDG_MASK_PRIO too, so that a fault inside a
+ * frame still escalates to a HardFault (HFSR.FORCED) as under PRIMASK. Not caught by the fallback:
+ * a hang outside a frame. (QEMU's STM32 TIM model is no use here: its alarm lands at twice the
+ * current virtual time plus the period.) */
+#define WDG_SYSTICK_WRAPS 3u
+#define WDG_MASK_PRIO 0x10u
+#define WDG_NOTE_MAGIC 0x57444F47u /* "WDOG" */
+
+typedef struct wdg_note {
+    uint32_t magic, check; /* WDG_NOTE_MAGIC and its complement: the fallback reset the chip */
+} wdg_note_t;
+/* Not zeroed by the startup code, not loaded from the ELF, not cleared by QEMU's system reset */
+__attribute__((section(".noinit"))) static volatile wdg_note_t wdg_note;
+static volatile uint32_t wdg_wraps; /* SysTick wraps in the current frame (fallback) */
+
+static uint32_t wdg_timeout_ms(void)
+{
+    if (st.wdg_kind == BENCH_WDG_IWDG) {
+        return IWDG_TIMEOUT_MS;
+    }
+    if (st.wdg_kind != BENCH_WDG_TIMER) {
+        return 0u;
+    }
+    /* QEMU feeds the core its fixed sysclk whatever the (absent) RCC says */
+    uint32_t ref_khz = (rcc_silent ? BOARD_SYSCLK_HZ : st.hclk_hz) / 8u / 1000u;
+    return (uint32_t)((uint64_t)WDG_SYSTICK_WRAPS * (1u << 24) / ref_khz);
+}
+
+static void wdg_init(void)
+{
+    st.wdg_fired = wdg_note.magic == WDG_NOTE_MAGIC && wdg_note.check == ~WDG_NOTE_MAGIC;
+    wdg_note.magic = 0u;
+    wdg_note.check = 0u;
+    /* IWDG_RLR resets to 0xFFF on silicon; a model without the IWDG reads 0. Reading it does
+     * not start the watchdog (only the start key does, and that cannot be undone). */
+    if ((IWDG_RLR & 0xFFFu) != 0u) {
+        st.wdg_kind = BENCH_WDG_IWDG;
+        return;
+    }
+    SYST_CSR = 0u;
+    SYST_RVR = 0x00FFFFFFu;
+    if (SYST_RVR != 0x00FFFFFFu) {
+        st.wdg_kind = BENCH_WDG_NONE;
+        return;
+    }
+    SCB_SHPR_BYTE(4) = WDG_MASK_PRIO; /* MemManage */
+    SCB_SHPR_BYTE(5) = WDG_MASK_PRIO; /* BusFault */
+    SCB_SHPR_BYTE(6) = WDG_MASK_PRIO; /* UsageFault */
+    SCB_SHPR_BYTE(15) = 0u;           /* SysTick: above the mask */
+    st.wdg_kind = BENCH_WDG_TIMER;
+}
 
 static void wdg_start(void)
 {
+    if (st.wdg_kind != BENCH_WDG_IWDG) {
+        st.wdg = st.wdg_kind == BENCH_WDG_TIMER ? 1u : 2u;
+        return;
+    }
     IWDG_KR = IWDG_KEY_START; /* also starts the LSI; cannot be stopped until reset */
     IWDG_KR = IWDG_KEY_UNLOCK;
     IWDG_PR = IWDG_PR_DIV64;
@@ -377,7 +443,7 @@ static void wdg_start(void)
     (void)wait_bits(&IWDG_SR, 0x3u, 0u); /* PVU / RVU: the LSI domain took the values */
     IWDG_KR = IWDG_KEY_RELOAD;
     if (IWDG_PR != IWDG_PR_DIV64 || IWDG_RLR != IWDG_RELOAD - 1u) {
-        st.wdg = 2u; /* not there (QEMU: unimplemented): no heartbeat either */
+        st.wdg = 2u; /* did not take the values: no heartbeat either */
         return;
     }
     st.wdg = 1u;
@@ -390,13 +456,39 @@ static void wdg_start(void)
 
 void board_wdg_refresh(void)
 {
-    if (st.wdg == 1u) {
+    if (st.wdg != 1u) {
+        return;
+    }
+    if (st.wdg_kind == BENCH_WDG_IWDG) {
         IWDG_KR = IWDG_KEY_RELOAD;
+    } else {
+        wdg_wraps = 0u;
+    }
+}
+
+static void wdg_bite(void)
+{
+    /* A frame ran WDG_SYSTICK_WRAPS SysTick wraps: the fallback bites (an IWDG would reset now) */
+    SYST_CSR = 0u;
+    wdg_note.magic = WDG_NOTE_MAGIC;
+    wdg_note.check = ~WDG_NOTE_MAGIC;
+    board_fault_pins();
+    board_puts("\r\n[board] watchdog (SysTick fallback): a frame hung; resetting the chip\r\n");
+    __asm volatile("dsb" ::: "memory");
+    SCB_AIRCR = SCB_AIRCR_SYSRESETREQ;
+    __asm volatile("dsb" ::: "memory");
+    for (;;) {
     }
 }
 
 void board_systick_handler(void)
 {
+    if (st.wdg_kind == BENCH_WDG_TIMER) {
+        if (++wdg_wraps >= WDG_SYSTICK_WRAPS) {
+            wdg_bite();
+        }
+        return;
+    }
     if (alive) {
         alive = 0u;
         board_wdg_refresh();
@@ -404,8 +496,23 @@ void board_systick_handler(void)
 }
 
 /* ---- the other port hooks ---- */
-void bench_port_irq_disable(void) { __asm volatile("cpsid i" ::: "memory"); }
-void bench_port_irq_enable(void) { __asm volatile("cpsie i" ::: "memory"); }
+void bench_port_irq_disable(void)
+{
+    if (st.wdg_kind == BENCH_WDG_TIMER) {
+        __asm volatile("msr basepri, %0" ::"r"(WDG_MASK_PRIO) : "memory");
+    } else {
+        __asm volatile("cpsid i" ::: "memory");
+    }
+}
+
+void bench_port_irq_enable(void)
+{
+    if (st.wdg_kind == BENCH_WDG_TIMER) {
+        __asm volatile("msr basepri, %0" ::"r"(0u) : "memory");
+    } else {
+        __asm volatile("cpsie i" ::: "memory");
+    }
+}
 
 void bench_port_marker(int on)
 {
@@ -414,12 +521,19 @@ void bench_port_marker(int on)
             wdg_start();
         }
         board_wdg_refresh();
+        if (st.wdg_kind == BENCH_WDG_TIMER && st.wdg == 1u) {
+            SYST_CVR = 0u; /* from the full reload value */
+            SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_TICKINT;
+        }
         GPIO_BSRR(CFG_STAGE_PORT) = STAGE_BIT << 16;
         stage_bsrr = STAGE_BIT;
         GPIO_BSRR(CFG_MARK_PORT) = MARK_BIT;
     } else {
         GPIO_BSRR(CFG_MARK_PORT) = MARK_BIT << 16;
         GPIO_BSRR(CFG_STAGE_PORT) = STAGE_BIT << 16;
+        if (st.wdg_kind == BENCH_WDG_TIMER) {
+            SYST_CSR = 0u;
+        }
         board_wdg_refresh();
     }
 }
@@ -435,19 +549,32 @@ void bench_port_idle(void)
     __asm volatile("cpsie i" ::: "memory");
 }
 
-/* ---- identity for HELLO (see board.h) ---- */
-static bench_identity_t identity;
-
-void board_agent_init(const bench_model_t *model, const bench_identity_t *id)
+/* ---- identity for HELLO (bench_board.h) ---- */
+static uint32_t reset_cause(void)
 {
-    identity = *id;
-    identity.counter_kind = st.counter_cycles ? 1u /* BENCH_COUNTER_CYCLES */
-                                              : 0u /* BENCH_COUNTER_TIMER_TICKS */;
-    identity.counter_hz = st.counter_hz;
-    if (!st.gpio_ok) {
-        identity.capabilities &= ~(uint32_t)BENCH_CAP_MARKER;
+    uint32_t f = st.reset_flags, c = 0u;
+    if (f & RCC_CSR_PORRSTF) c |= BENCH_RESET_POWER_ON;
+    if (f & RCC_CSR_PINRSTF) c |= BENCH_RESET_PIN;
+    if (f & RCC_CSR_SFTRSTF) c |= BENCH_RESET_SOFTWARE;
+    if (f & RCC_CSR_IWDGRSTF) c |= BENCH_RESET_WATCHDOG;
+    if (f & RCC_CSR_WWDGRSTF) c |= BENCH_RESET_WINDOW_WATCHDOG;
+    if (f & RCC_CSR_BORRSTF) c |= BENCH_RESET_BROWN_OUT;
+    if (f & RCC_CSR_LPWRRSTF) c |= BENCH_RESET_LOW_POWER;
+    if (st.wdg_fired) c |= BENCH_RESET_WATCHDOG | BENCH_RESET_SOFTWARE; /* the fallback's SYSRESETREQ */
+    return c;
+}
+
+void board_identity(bench_identity_t *id)
+{
+    id->counter_kind = st.counter_cycles ? BENCH_COUNTER_CYCLES : BENCH_COUNTER_TIMER_TICKS;
+    id->counter_hz = st.counter_hz;
+    if (st.gpio_ok) {
+        id->capabilities |= BENCH_CAP_MARKER;
     }
-    (bench_agent_init)(model, &identity);
+    id->watchdog_kind = st.wdg_kind;
+    id->watchdog_ms = wdg_timeout_ms();
+    id->reset_cause = reset_cause();
+    id->reset_raw = st.wdg_fired ? WDG_NOTE_MAGIC : st.reset_flags;
 }
 
 /* ---- boot ---- */
@@ -494,7 +621,8 @@ static void report(void)
     if (f & RCC_CSR_PINRSTF) board_puts(" pin");
     if (f & RCC_CSR_BORRSTF) board_puts(" brown-out");
     if (f & RCC_CSR_LPWRRSTF) board_puts(" low-power");
-    if (!(f & 0xFE000000u)) board_puts(" none recorded");
+    if (st.wdg_fired) board_puts(" watchdog (SysTick fallback, its record in RAM)");
+    if (!(f & 0xFE000000u) && !st.wdg_fired) board_puts(" none recorded");
     board_puts("\r\n");
 }
 
@@ -510,6 +638,7 @@ void board_init(void)
     pins_init();
     link_init();
     counter_init();
+    wdg_init();
     report();
     __asm volatile("cpsie i" ::: "memory");
 }

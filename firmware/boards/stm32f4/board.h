@@ -12,8 +12,10 @@
  * What the port decides at run time, because a model (QEMU) leaves parts of the chip out:
  * the clock tree (bounded waits; on a timeout it stays on the 16 MHz HSI and says so),
  * the counter (DWT CYCCNT if it counts, else TIM2 in virtual time), the UART receive path
- * (circular DMA if the DMA stream answers, else the RXNE interrupt) and the watchdog (armed
- * only if the IWDG answers). docs/boards.md has the details per board. */
+ * (circular DMA if the DMA stream answers, else the RXNE interrupt) and the watchdog (the
+ * IWDG; where it is absent, SysTick whose interrupt requests a system reset). The HELLO identity
+ * (counter, marker, watchdog, reset cause) is what the port found: board_identity
+ * (bench_board.h). docs/boards.md has the details per board. */
 #ifndef BOARD_H
 #define BOARD_H
 #include <stddef.h>
@@ -36,12 +38,6 @@
 #define BOARD_SYSCLK_HZ 180000000u
 #endif
 
-/* The compile-time defaults (what silicon gives: DWT CYCCNT at the nominal clock, marker
- * GPIO). The HELLO carries what the port found at run time instead: see board_agent_init. */
-#define BOARD_COUNTER_KIND 1u /* BENCH_COUNTER_CYCLES */
-#define BOARD_COUNTER_HZ BOARD_SYSCLK_HZ
-#define BOARD_CAPABILITIES 4u /* BENCH_CAP_MARKER */
-
 /* With the DWT silent (QEMU), TIM2 counts at this rate: QEMU's STM32F2xx/F4 timer model
  * runs at 1 GHz of virtual time whatever the RCC says, so one tick is one virtual ns and,
  * under -icount shift=N, instructions = ticks / 2^N (docs/boards.md). */
@@ -59,23 +55,13 @@ typedef struct board_status {
     uint8_t rx_dma;          /* 1: circular DMA receive; 0: RXNE interrupt */
     uint8_t gpio_ok;         /* 1: the marker pins answered (MODER reads back) */
     uint8_t wdg;             /* 0: not armed yet, 1: running, 2: absent (IWDG does not answer) */
+    uint8_t wdg_kind;        /* BENCH_WDG_IWDG, BENCH_WDG_TIMER (SysTick fallback) or BENCH_WDG_NONE */
+    uint8_t wdg_fired;       /* 1: the last reset was the SysTick fallback's (its record in .noinit) */
     uint32_t counter_hz;     /* what the counter ticks at */
     const char *clock_note;  /* why the clock is not configured, or "" */
     uint32_t reset_flags;    /* RCC_CSR at boot (reset cause) */
 } board_status_t;
 const board_status_t *board_status(void);
 uint32_t board_rx_overflows(void);
-
-/* HELLO from run-time facts: the agent's identity is a compile-time constant in
- * firmware/apps/agent_main.c, but whether this chip's DWT counts (silicon) or not (QEMU) is
- * known only at run time. Until agent_main.c takes the counter from the board (see the
- * proposed change in docs/boards.md), main()'s call is routed here: board_agent_init copies
- * the identity, puts in the counter kind / frequency and marker capability the port found,
- * and calls the real bench_agent_init. Declared after bench_agent.h, so the agent's own
- * declaration and definition keep their name. */
-void board_agent_init(const bench_model_t *model, const bench_identity_t *id);
-#ifndef BOARD_NO_AGENT_INIT_HOOK
-#define bench_agent_init(model, id) board_agent_init((model), (id))
-#endif
 
 #endif

@@ -172,7 +172,10 @@
 #define SCB_CPUID REG32(0xE000ED00u)
 #define SCB_ICSR REG32(0xE000ED04u)
 #define SCB_VTOR REG32(0xE000ED08u)
+#define SCB_AIRCR REG32(0xE000ED0Cu)
+#define SCB_AIRCR_SYSRESETREQ (0x05FAu << 16 | 1u << 2) /* VECTKEY and SYSRESETREQ */
 #define SCB_CCR REG32(0xE000ED14u)
+#define SCB_SHPR_BYTE(exc) (*(volatile uint8_t *)(uintptr_t)(0xE000ED14u + (uint32_t)(exc))) /* exc 4..15 */
 #define SCB_SHCSR REG32(0xE000ED24u)
 #define SCB_CFSR REG32(0xE000ED28u)
 #define SCB_HFSR REG32(0xE000ED2Cu)

@@ -1,4 +1,4 @@
-/* Fully connected 16x8 with packed 2 / 4 / 8-bit weights (bk_fc_s16's arithmetic: int16 input with
+/* Fully connected 16x8 with packed 2..8-bit weights (bk_fc_s16's arithmetic: int16 input with
  * zero point 0, int32 bias and accumulator, per-channel requantisation to int16). TFLM's
  * FULLY_CONNECTED with int4 weights unpacks them to int8 and runs the int8 kernel: the same
  * numbers. 2-bit weights are our extension (same order, low bits first). */
@@ -16,7 +16,7 @@ bk_status_t bk_fc_pk_s16(const bk_fc_params_t *params, const bk_per_channel_t *q
     if (in_features < 1 || out_features < 1) {
         return BK_ERR_SIZE;
     }
-    if (weight_bits != 2 && weight_bits != 4 && weight_bits != 8) {
+    if (!bk__mp_bits_ok(weight_bits)) {
         return BK_ERR_PARAM;
     }
     if (params->act_min > params->act_max || params->act_min < -32768 || params->act_max > 32767 ||

@@ -43,7 +43,7 @@ bk_status_t bk_mpgru_bind(const uint32_t *blob, size_t words, bk_mpgru_params_t 
         m->bits = (int32_t)(d[0] & 0xFFu);
         m->bias_bits = (int32_t)((d[0] >> 8) & 0xFFu);
         m->bias_shift = (int32_t)((d[0] >> 16) & 0xFFu);
-        if ((m->bits != 2 && m->bits != 4 && m->bits != 8) ||
+        if (!bk__mp_bits_ok(m->bits) ||
             (m->bias_bits != 8 && m->bias_bits != 16 && m->bias_bits != 32) || m->bias_shift > 31) {
             return BK_ERR_PARAM;
         }

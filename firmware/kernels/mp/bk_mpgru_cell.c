@@ -35,7 +35,7 @@ static void bk__mp_bias(const bk_mp_matrix_t *m, int32_t n, int32_t *out)
 
 static int bk__mp_matrix_ok(const bk_mp_matrix_t *m)
 {
-    return (m->bits == 2 || m->bits == 4 || m->bits == 8) &&
+    return bk__mp_bits_ok(m->bits) &&
            (m->bias_bits == 8 || m->bias_bits == 16 || m->bias_bits == 32) && m->bias_shift >= 0 &&
            m->bias_shift <= 31;
 }
@@ -84,7 +84,7 @@ bk_status_t bk_mpgru_cell(const bk_mpgru_params_t *p, const int8_t *x, int16_t *
         if (i == 3) {
             layout = -1;
         }
-        if (m->bits != layout) {
+        if (layout < 0 || !bk__mp_same_layout(layout, m->bits)) {
             if (side_h) {
                 bk__mp_expand_s16(h, hs, m->bits, xe);
             } else {

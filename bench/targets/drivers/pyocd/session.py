@@ -74,7 +74,8 @@ def create_session(api: SimpleNamespace, options: PyocdOptions, target_type: str
     except api.TargetSupportError as e:
         raise unknown_target_error(options, target_type, str(e)) from e
     except Exception as e:
-        raise TargetError(f"could not create a pyOCD session on {where} ({type(e).__name__}: {e})") from e
+        raise TargetError(f"could not create a pyOCD session on {where} ({type(e).__name__}: {e}); check the "
+                          "probe's USB cable and that no other program (pyocd, an IDE) holds the probe") from e
     if session is None:
         raise TargetError(f"{where} disappeared before the session opened; check its USB cable")
     clock = f"{options.frequency} Hz" if options.frequency else "pyOCD's default"

@@ -4,7 +4,7 @@
 (docs/measurement.md); the serial socket uses nodelay and wait (QEMU starts the guest
 only once the host's link is connected, so no byte of the boot output is lost).
 
-Protocols: Resetter (reset re-boots the image), LinkProvider (UART on TCP, or the semihosting
+Protocols: Resetter (reset: QMP system_reset, the link kept; qmp.py), LinkProvider (UART on TCP, or the semihosting
 FIFOs), ExitRunner (run_to_exit: an image that ends with a semihosting exit, UART on stdout:
 the kernel benchmarks). No Flasher (QEMU loads the ELF with -kernel) and no CounterReader
 (QEMU's DWT CYCCNT reads 0; images count instructions with a timer instead).

@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from bench.errors import LinkError, TargetError
 from bench.link.transport import FifoTransport, SerialTransport
 from bench.targets.drivers.base import Driver
 from bench.targets.drivers.qemu import process, sandbox
+from bench.targets.drivers.qemu.qmp import SOCKET_NAME, qmp_args, qmp_execute
 from bench.targets.drivers.qemu.options import parse_qemu_options
 from bench.targets.drivers.qemu.watch import WatchedLink
 from bench.targets.elfcheck import check_cortex_m_elf
@@ -59,8 +61,9 @@ class QemuDriver(Driver, ExitRunner, CycleEstimator):
     def check_options(cls, target: TargetSpec) -> None:
         parse_qemu_options(target)
 
-    def command(self, image: Path, port: int, serial: str | None = None) -> list[str]:
-        """The QEMU command line; serial overrides the UART backend the link implies."""
+    def command(self, image: Path, port: int, serial: str | None = None, qmp: bool = True) -> list[str]:
+        """The QEMU command line; serial overrides the UART backend the link implies; qmp: the monitor
+        socket reset() uses (qmp.py)."""
         c = self.target.counter
         if serial is None:
             serial = ("null" if self.link == "semihost"
@@ -68,6 +71,8 @@ class QemuDriver(Driver, ExitRunner, CycleEstimator):
         cmd = [self.binary, "-M", self.machine, "-display", "none", "-monitor", "none", "-nic", "none",
                "-serial", serial, "-semihosting-config", "enable=on,target=native",
                "-kernel", str(Path(image).resolve())]
+        if qmp:
+            cmd += qmp_args()
         if c.kind == "instructions":
             cmd += ["-icount", f"shift={c.icount_shift},sleep=off"]
         if self.options.cycles_est and serial != "stdio":
@@ -164,6 +169,7 @@ class QemuDriver(Driver, ExitRunner, CycleEstimator):
         self._check_image(Path(image))
         self.image = Path(image)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.link_dir / SOCKET_NAME).unlink(missing_ok=True)
         if self.link != "semihost":
             self._clear_fifos()
         if self.link == "semihost":
@@ -254,9 +260,29 @@ class QemuDriver(Driver, ExitRunner, CycleEstimator):
                     raise
 
     def reset(self) -> None:
-        if self.image is None:
+        """A system reset of the running machine (QMP `system_reset`, qmp.py): the image starts again
+        from its reset vector with RAM kept, and the link stays open (the chardev survives the reset)."""
+        if self.image is None or self.proc is None:
             raise TargetError("nothing to reset: no image started")
-        self.start(self.image)
+        if self.link == "semihost":
+            # A guest waiting in a semihosting read holds QEMU's main loop until the host writes, so the
+            # monitor answers only then: the reset is asked for here and happens once the next request
+            # reaches the guest (a failure is in the driver log).
+            threading.Thread(target=self._reset_later, daemon=True).start()
+            return
+        qmp_execute(self.link_dir, "system_reset")
+        self._log_line("bench: system_reset through QMP (the link stays open)")
+
+    def _reset_later(self) -> None:
+        try:
+            qmp_execute(self.link_dir, "system_reset", timeout=60.0)
+            self._log_line("bench: system_reset through QMP, taken once the guest ran (the link stays open)")
+        except TargetError as e:
+            self._log_line(f"bench: {e}")
+
+    def _log_line(self, text: str) -> None:
+        with open(self._log_path, "ab") as log:
+            log.write(text.encode() + b"\n")
 
     def run_to_exit(self, image: Path, timeout: float = 120.0, *, cycles_est: bool = False) -> tuple[int, str]:
         """Run an image that ends on its own (semihosting SYS_EXIT) to its end, its UART on stdout.
@@ -276,7 +302,7 @@ class QemuDriver(Driver, ExitRunner, CycleEstimator):
         self._clear_fifos()
         with open(self._log_path, "ab") as log:
             self._log_offset = log.tell()
-            cmd = self.command(self.image, 0, serial="stdio")
+            cmd = self.command(self.image, 0, serial="stdio", qmp=False)
             if cycles_est:
                 self.marks_path.unlink(missing_ok=True)
                 cmd += self._plugin_args(self.target.counter.kind == "instructions")

@@ -130,7 +130,8 @@ def sandbox_command(cmd: Sequence[str], *, bwrap: str, root: Path, ro: Sequence[
         args += ["--bind", os.path.realpath(f), str(f)]
     for p in dict.fromkeys(_abs(x) for x in ro):  # after the writable binds: a read-only path inside stays so
         if not os.path.exists(p):
-            raise TargetError(f"the QEMU sandbox cannot give the guest {p}: it does not exist")
+            raise TargetError(f"the QEMU sandbox cannot give the guest {p}: it does not exist; fix the path (an "
+                              "entry of sandbox_ro in the target's [qemu] table, or the image) or remove it")
         real = os.path.realpath(p)
         for dest in dict.fromkeys((real, p)):  # the path as given and as resolved (-kernel gets the resolved one)
             args += ["--ro-bind", real, dest]

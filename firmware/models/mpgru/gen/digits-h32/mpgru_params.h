@@ -6,7 +6,7 @@
 #define MPGRU_HIDDEN 32u
 #define MPGRU_CLASSES 10u
 #define MPGRU_BLOB_WORDS 1572u
-#define MPGRU_RAM_WORDS 1572u
+#define MPGRU_RAM_WORDS 2052u
 extern const uint32_t mpgru_blob[MPGRU_BLOB_WORDS];
 extern const int8_t mpgru_head_w[320];
 extern const int32_t mpgru_head_b[10];
