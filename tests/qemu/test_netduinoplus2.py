@@ -10,9 +10,9 @@ models, and their counts must repeat run to run."""
 
 from __future__ import annotations
 
-import subprocess
+import sys
 import time
-import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,10 +21,12 @@ from bench.errors import DeviceError
 from bench.images import find_image
 from bench.link import messages as m
 from bench.link.session import Session
-from bench.paths import repo_root
 from bench.runner import Runner, RunOptions
 from bench.targets import load_target
 from bench.targets.drivers.qemu import QemuDriver
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hil"))
+import pyocd_checks as checks  # noqa: E402
 
 TARGET = "qemu-netduinoplus2"
 PASS = "passthrough-netduinoplus2"
@@ -112,50 +114,11 @@ def test_dsp_baseline_counts_repeat_exactly(results_dir, synth_utts):
     assert a.frames(DSP).select(cols).to_pylist() == b.frames(DSP).select(cols).to_pylist()
 
 
-FAULT_APP = r"""
-#include <stdint.h>
-#include "bench_port.h"
-#include "board.h"
-
-int main(void)
-{
-    board_puts("fault-test ready\r\n");
-    uint8_t c = 0;
-    while (bench_port_read(&c, 1) == 0) {
-        bench_port_idle();
-    }
-    if (c == 'b') {
-        return (int)*(volatile uint32_t *)0x30000000u; /* unmapped: precise BusFault */
-    }
-    if (c == 'u') {
-        __asm volatile("udf #0"); /* UsageFault, UNDEFINSTR */
-    }
-    if (c == 'd') {
-        volatile int zero = 0;
-        return 10 / zero; /* UsageFault, DIVBYZERO (CCR.DIV_0_TRP set by the port) */
-    }
-    return 0;
-}
-"""
-
-
 @pytest.fixture(scope="module")
 def fault_elf(tmp_path_factory):
-    """A small app on the netduinoplus2 board that faults on command (built like an image)."""
-    from bench.imagebuild import CC, COMMON_CFLAGS, LDFLAGS
-
-    root = repo_root()
-    board = tomllib.loads((root / "firmware/images.toml").read_text())["boards"]["netduinoplus2"]
-    d = tmp_path_factory.mktemp("fault_app")
-    (d / "fault_app.c").write_text(FAULT_APP)
-    elf = d / "fault_app.elf"
-    cmd = [CC, *board["cflags"], *COMMON_CFLAGS, *[f"-I{root / i}" for i in board["include"]],
-           f"-I{root / 'firmware/agent'}", *LDFLAGS, f"-T{root / board['ldscript']}", "-o", str(elf),
-           *[str(root / s) for s in board["sources"]], str(root / "firmware/agent/bench_agent.c"),
-           str(d / "fault_app.c")]
-    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
-    return elf
+    """A small app on the netduinoplus2 board that faults on command (built like an image; the app is
+    shared with the pyOCD checks, tests/hil/pyocd_checks.py)."""
+    return checks.build_fault_app("netduinoplus2", tmp_path_factory.mktemp("fault_app"))
 
 
 @pytest.mark.parametrize("how,expect", [
