@@ -6,6 +6,7 @@ failed but a labgrid place was reserved by somebody else and not tested, 2 a usa
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from bench.cli.base import Command, print_json, wide
 from bench.cli.compare import compare_options
@@ -13,10 +14,11 @@ from bench.cli.compare import compare_options
 
 class Farm(Command):
     name = "farm"
-    help = "the board farm: `farm run FARM_FILE` runs every place in parallel, compares with the last good night"
+    help = ("the board farm: `farm run FARM_FILE` runs every place in parallel, compares with the last good "
+            "night; `farm places FARM_FILE` says who holds its labgrid places")
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
-        p.add_argument("action", choices=["run"])
+        p.add_argument("action", choices=["run", "places"])
         p.add_argument("farm_file", metavar="FARM_FILE", help="the farm TOML (places, images, utterances, set)")
         p.add_argument("--threshold", type=float, default=0.5, metavar="PCT",
                        help="exact counters: a relative increase beyond PCT %% is a regression (default 0.5)")
@@ -29,6 +31,8 @@ class Farm(Command):
         from bench.farm import load_farm, run_farm
 
         spec = load_farm(args.farm_file)
+        if args.action == "places":
+            return self.places(spec, args)
         if not args.json:
             wide.print(f"farm {spec.name}: {len(spec.places)} place(s): "
                        + ", ".join(f"{p.name} ({p.target})" for p in spec.places))
@@ -41,6 +45,23 @@ class Farm(Command):
         merged = f"; merged run {s['merged_run']}" if s.get("merged_run") else ""
         wide.print(f"summary {s['path']}/farm.json, report.md, report.html, junit.xml{merged}; exit {s['exit_code']}")
         return int(s["exit_code"])
+
+
+    @staticmethod
+    def places(spec: Any, args: argparse.Namespace) -> int:
+        """Who holds each labgrid place of the farm (reserved by others, stale locks of ours)."""
+        from bench.farm.places import status
+
+        rows = status(list(spec.places))
+        if args.json:
+            print_json(rows)
+            return 0
+        if not rows:
+            wide.print(f"farm {spec.name}: no labgrid places (no [[place]] has labgrid = \"...\")")
+        for r in rows:
+            wide.print(f"{r['place']} ({r['labgrid_place']} on {r['coordinator']}): {r['state']}"
+                       + (f": {r['holder']}" if r["holder"] else ""), markup=False)
+        return 0
 
 
 COMMAND = Farm

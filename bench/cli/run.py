@@ -51,7 +51,8 @@ class Run(Command):
         p.add_argument("--probe", metavar="UID", help="pyOCD targets: the probe (board) to use when several are "
                        "connected (bench boards lists them)")
         p.add_argument("--link-faults", default="", metavar="QUERY",
-                       help="inject link faults, e.g. 'ber=1e-3&seed=1' (docs/protocol.md, Links under faults)")
+                       help="inject link faults, e.g. 'ber=1e-3&seed=1', or a real device reset after frame N: "
+                            "'reset_frame=N' (docs/protocol.md, Links under faults)")
         p.add_argument("--config", action="append", metavar="KEY=INT", help="CONFIGURE option for the model")
         p.add_argument("--no-metrics", action="store_true", help="skip the quality comparison (counts only)")
         p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")

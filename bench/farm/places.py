@@ -76,3 +76,34 @@ def sweep(places: list[PlaceSpec]) -> dict[str, Any]:
         except BenchError as e:
             out[place.name] = {"labgrid_place": place.labgrid, "released": None, "holder": None, "error": str(e)}
     return out
+
+
+def status(places: list[PlaceSpec]) -> list[dict[str, Any]]:
+    """Who holds each labgrid place of the farm now, in words, with stale locks of ours said so
+    (`bench farm places`)."""
+    from bench.targets.drivers.labgrid.places import Coordinator, _pid_alive, holder_text
+
+    rows: list[dict[str, Any]] = []
+    by_coord: dict[str, list[PlaceSpec]] = {}
+    for p in places:
+        if p.labgrid:
+            by_coord.setdefault(p.coordinator, []).append(p)
+    for addr, group in by_coord.items():
+        with Coordinator(addr) as c:
+            for p in group:
+                lp = c.place(p.labgrid)
+                state, text = "free", ""
+                if lp.acquired and lp.acquired != c.me:
+                    state, text = "reserved", f"reserved by {holder_text(lp)}"
+                elif lp.acquired:
+                    pid = c.locks.owner(p.labgrid)
+                    if pid is None:
+                        state, text = "yours", f"held by you outside bench ({holder_text(lp)})"
+                    elif _pid_alive(pid):
+                        state, text = "in use", f"in use by bench pid {pid} ({holder_text(lp)})"
+                    else:
+                        state, text = "stale", (f"stale lock of {holder_text(lp)}: bench pid {pid} is gone; the "
+                                                "next run releases and retakes it")
+                rows.append({"place": p.name, "labgrid_place": p.labgrid, "coordinator": c.address,
+                             "state": state, "holder": text, "tags": dict(lp.tags)})
+    return rows

@@ -24,6 +24,8 @@ from bench.link.framing import FrameDecoder, Packet, encode_packet
 from bench.link.policy import MIN_TIMEOUT, ResendTimer, Watchdog, default_dead_after
 from bench.link.transport import ByteTransport
 
+NOT_OURS = "the image does not speak this bench's protocol: rebuild it with `bench images build`"
+
 
 class DeviceReset(LinkError):
     """The device restarted during a session (its boot banner came, or it forgot requests it had
@@ -118,7 +120,7 @@ class Session:
                         try:
                             info = m.Hello.decode(pkt.body)
                         except ValueError as e:
-                            raise HandshakeError(f"malformed HELLO from the device: {e}") from e
+                            raise HandshakeError(f"malformed HELLO from the device: {e}; {NOT_OURS}") from e
                         self._seq = (seq + 1) & 0xFFFF
                         self.hello_info = info
                         self._boots = len(self.decoder.boots)  # a new session: earlier restarts are known
@@ -225,7 +227,8 @@ class Session:
 
     def _expect(self, pkt: Packet, mtype: m.Msg) -> Packet:
         if pkt.type != mtype:
-            raise LinkError(f"expected {mtype.name}, got message type 0x{pkt.type:02x}")
+            raise LinkError(f"expected {mtype.name}, got message type 0x{pkt.type:02x} ({_name(pkt.type)}); "
+                            f"{NOT_OURS}")
         return pkt
 
     # ---- typed helpers -----------------------------------------------------
@@ -245,7 +248,7 @@ class Session:
             try:
                 yield m.Result.decode(pkt.body)
             except ValueError as e:
-                raise LinkError(f"malformed RESULT {pkt.seq}: {e}") from e
+                raise LinkError(f"malformed RESULT {pkt.seq}: {e}; {NOT_OURS}") from e
 
 
 def _name(mtype: int) -> str:

@@ -70,6 +70,8 @@ def recipe_json(text: str) -> str:
     d = json.loads(text)
     for k in _NOT_RECIPE:
         d.pop(k, None)
+    if not d.get("init"):  # random initialisation: as recipes were before --init existed
+        d.pop("init", None)
     return json.dumps(d, sort_keys=True)
 
 
@@ -209,6 +211,26 @@ class CropBatcher:
 
 
 # ---- run ---------------------------------------------------------------------------------
+
+
+def init_from(model: torch.nn.Module, init_dir: str) -> None:
+    """Start ``model`` from an exported model's weights.npz (fine-tuning; the recipe's ``init``).
+
+    Every parameter must be there with its shape: a model of another topology is refused."""
+    path = Path(init_dir) / "weights.npz"
+    if not path.is_file():
+        raise ConfigError(f"--init {init_dir}: no weights.npz there; give an exported model folder")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    own = model.state_dict()
+    missing = sorted(set(own) - set(arrays))
+    bad = sorted(k for k in own if k in arrays and tuple(arrays[k].shape) != tuple(own[k].shape))
+    if missing or bad:
+        raise ConfigError(
+            f"--init {init_dir}: not this model's topology (missing {missing[:3]}, other shapes {bad[:3]}); "
+            "give a model of the same config"
+        )
+    model.load_state_dict({k: torch.from_numpy(np.asarray(arrays[k], dtype=np.float32)) for k in own})
 
 
 def file_logger(path: Path) -> Callable[[str], None]:

@@ -69,6 +69,7 @@ class TrainConfig:
     data_seed: int = 1
     n_utts: int = 480
     val_utts: int = 24
+    init: str = ""  # an exported model folder to start from (fine-tuning); "" = random initialisation
     ckpt_every: int = 200
     log_every: int = 50
     max_minutes: float = 45.0  # wall-clock guard: export what there is and stop
@@ -156,6 +157,9 @@ def train(
 
     torch.manual_seed(tc.seed)
     model = ConvFSENet(cfg, tc.gate_init_bias)
+    if tc.init:
+        common.init_from(model, tc.init)
+        log(f"initialised from {tc.init}")
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     rng = np.random.default_rng([tc.seed, 1])
     step, elapsed_before = run.resume(model, opt, rng, "delete it, use --fresh or another --work dir")

@@ -63,6 +63,7 @@ class TrainConfig:
     data_seed: int = 1
     n_utts: int = 480
     val_utts: int = 24
+    init: str = ""  # an exported model folder to start from (fine-tuning); "" = random initialisation
     ckpt_every: int = 200
     log_every: int = 50
     max_minutes: float = 55.0  # wall-clock guard: export what there is and stop
@@ -144,7 +145,11 @@ def train(
     run = common.start_run(FAMILY, tc, cfg.to_json(), _recipe(tc), out_dir, work_dir, data_dir, command, frontend.stft)
     log, ss, data, val_idx, train_idx = run.log, run.ss, run.data, run.val_idx, run.train_idx
     n, val_n = len(ss.ids), len(val_idx)
-    mean, std = norm_stats([ss.noisy[i] for i in train_idx], cfg.log_eps)
+    if tc.init:  # fine-tuning keeps the initial model's input normalisation
+        with np.load(Path(tc.init) / "norm.npz") as z:
+            mean, std = z["mean"], z["std"]
+    else:
+        mean, std = norm_stats([ss.noisy[i] for i in train_idx], cfg.log_eps)
     frames = sum(ss.noisy[i].shape[0] for i in train_idx)
     log(f"data {data}: {len(train_idx)} train utterances ({frames} frames, {frames / 100:.0f} s), {val_n} validation")
     train_b = Batcher(ss, train_idx, mean, std, cfg.log_eps, tc.compress)
@@ -152,6 +157,9 @@ def train(
 
     torch.manual_seed(tc.seed)
     model = EarlyExitNsnet2(cfg)
+    if tc.init:
+        common.init_from(model, tc.init)
+        log(f"initialised from {tc.init}")
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     rng = np.random.default_rng([tc.seed, 1])
     step, elapsed_before = run.resume(model, opt, rng, "delete it or use another --work dir")

@@ -4,9 +4,9 @@ exporting three emulated STM32F4 boards (QEMU netduinoplus2, ser2net in front of
 board's QEMU killed mid-run and one place locked by another labgrid user. The night ends with the
 healthy board's results, a clear failure for the killed one (after its reset and retry), "reserved
 by ..." for the locked one, every lock of ours released (checked through labgrid; a stale lock of
-ours found before the night is taken over), the places run in parallel (wall time below the sum),
-and a merged run that `bench show`, `bench compare` and `bench report` read. Skipped only without
-labgrid (CI installs it)."""
+ours found before the night is named by `bench farm places` and taken over), the places run in
+parallel (wall time below the sum), and a merged run that `bench show`, `bench compare` and
+`bench report` read. Skipped only without labgrid (CI installs it)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,11 @@ def test_loopback_labgrid_farm(tmp_path):
             c.locks.path("emu-a").write_text(json.dumps({"pid": dead.pid, "since": time.time()}))
         farm = tmp_path / "farm.toml"
         farm.write_text(FARM.format(address=lab.address))
+        before = bench("farm", "places", str(farm), "--json", env=env)
+        assert before.returncode == 0, before.stdout + before.stderr
+        states = {r["place"]: (r["state"], r["holder"]) for r in json.loads(before.stdout)}
+        assert states["a"][0] == "stale" and f"bench pid {dead.pid} is gone" in states["a"][1]
+        assert states["b"] == ("free", "") and states["c"][0] == "reserved" and "alice@otherhost" in states["c"][1]
 
         done, killed = threading.Event(), []
         watcher = threading.Thread(target=kill_when_streaming,

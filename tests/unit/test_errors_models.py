@@ -233,7 +233,8 @@ def test_model_config_name():
 
     from bench.models.dyncp.config import get_config
 
-    with pytest.raises(ConfigError, match=r"config name 'my model' must be non-empty letters, digits, '-', '_' or '\.'"):
+    with pytest.raises(ConfigError,
+                       match=r"config name 'my model' must be non-empty letters, digits, '-', '_' or '\.'"):
         dataclasses.replace(get_config("dyncp-small"), name="my model")
 
 

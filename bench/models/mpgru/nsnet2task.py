@@ -38,7 +38,7 @@ FINAL_EXIT = 4
 class Nsnet2GruTask:
     """Figures of a genome on the nsNet2 denoiser (``__call__``), on the search or the report half."""
 
-    def __init__(self, model_dir: str | Path = MODEL, utts: int = UTTS):
+    def __init__(self, model_dir: str | Path = MODEL, utts: int = UTTS, set_dir: Path | None = None):
         from bench.models.mpgru.tasks import speech_set_dir
         from bench.models.nsnet2.quantize import QuantModel
         from bench.models.nsnet2.reference import Nsnet2Model
@@ -49,7 +49,7 @@ class Nsnet2GruTask:
         self.qm = QuantModel.load(d / "int8.npz")
         self.params = Nsnet2Model.load(d).params
         self.utts = utts
-        self.set_dir = speech_set_dir("test")
+        self.set_dir = set_dir or speech_set_dir("test")
 
     @cached_property
     def halves(self) -> dict[str, list[Any]]:
@@ -87,11 +87,10 @@ class Nsnet2GruTask:
     def table_bytes(self, g: gi.GruBits) -> int:
         return sum(gi.mp_table_bytes(self.qm.layers[n].n_in, self.qm.layers[n].n_out, g) for n in GRU_LAYERS)
 
-    def enhance(self, qm: Any, half: str) -> list[np.ndarray]:
-        """int16 outputs of the half's utterances (aligned with the inputs), batched golden model."""
+    def enhance(self, qm: Any, utts: list[Any]) -> list[np.ndarray]:
+        """int16 outputs of the utterances (aligned with the inputs), batched golden model."""
         from bench.models.nsnet2 import golden as ng
 
-        utts = self.halves[half]
         fronts = [_front(qm, u.noisy) for u in utts]
         t_max = max(f[0].shape[0] for f in fronts)
         feats = np.zeros((len(utts), t_max, ng.N_BINS), np.int8)
@@ -116,8 +115,8 @@ class Nsnet2GruTask:
     def scores(self, g: gi.GruBits, half: str = "search") -> dict[str, float]:
         from bench.metrics.quality import pesq_wb, stoi
 
-        outs = self.enhance(self.quant_model(g), half)
         utts = self.halves[half]
+        outs = self.enhance(self.quant_model(g), utts)
         pw = [float(pesq_wb(u.clean, o, u.sample_rate)) for u, o in zip(utts, outs, strict=True)]
         st = [float(stoi(u.clean, o, u.sample_rate)) for u, o in zip(utts, outs, strict=True)]
         pesq = float(np.mean([v for v in pw if math.isfinite(v)]))
