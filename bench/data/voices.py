@@ -127,7 +127,7 @@ def engine_versions() -> str:
         parts.append(out.strip().splitlines()[0] if out.strip() else "festival")
     if shutil.which("flite"):
         out = subprocess.run(["flite", "--version"], capture_output=True, text=True, check=False).stdout
-        parts.append(out.strip().splitlines()[0] if out.strip() else "flite")
+        parts.append(next((ln.strip() for ln in out.splitlines() if "version" in ln), "flite"))
     return "; ".join(parts) or "none"
 
 

@@ -438,8 +438,12 @@ def search_main(argv: list[str]) -> int:
     for f in res["front"]:
         f["report_error"] = ev.report_error(f["genome"])
     res["evaluations"] = len(ev.cache.data)
-    res["summary"] = report.summary(res, ns.tolerance if ns.tolerance is not None else
-                                    (0.02 if ns.task == "nsnet2" else 0.01))
+    res["evaluated"] = [{"genome": [int(v) for v in k.split("-")], **v} for k, v in sorted(ev.cache.data.items())]
+    tol = ns.tolerance if ns.tolerance is not None else (0.02 if ns.task == "nsnet2" else 0.01)
+    chosen = report.summary(res, tol).get("genome")
+    if chosen is not None:  # its report-half error, when it is not on the front
+        res["chosen_report_error"] = {",".join(map(str, chosen)): ev.report_error(chosen)}
+    res["summary"] = report.summary(res, tol)
     (out / "front.json").write_text(json.dumps(res, indent=1, sort_keys=True) + "\n")
     md = report.write_report(res, out)
     if ns.json:

@@ -153,3 +153,15 @@ def test_attached_probe_ids():
     assert QemuGdbProbe.get_all_connected_probes() == []  # never listed, only asked for by id
     probe = QemuGdbProbe.get_probe_with_id("qemugdb:netduinoplus2@127.0.0.1:3333")
     assert probe is not None and probe.unique_id == "qemugdb:netduinoplus2@127.0.0.1:3333"
+
+
+def test_the_slow_rfc2217_client_is_refused_with_the_fix(monkeypatch):
+    import serial.rfc2217
+
+    from bench.targets.drivers.labgrid.driver import check_rfc2217_client
+
+    if "timeout" in vars(serial.rfc2217.Serial):
+        check_rfc2217_client()  # pyserial-labgrid's client: accepted
+        monkeypatch.delattr(serial.rfc2217.Serial, "timeout")
+    with pytest.raises(ConfigError, match="force-reinstall pyserial-labgrid"):
+        check_rfc2217_client()

@@ -80,7 +80,8 @@ class Evaluator:
             g = gi.GruGenome.homogeneous(w, 16, 32)
             qm = quantize_model(self.m, g)
             d: dict[str, Any] = {"label": f"homogeneous {w}-bit", "weight_bits": w, "genome": list(g.genome()),
-                                 "size": qm.model_bits(), "error": int_error(qm, self.search_split),
+                                 "size": qm.model_bits(), "table_bytes": qm.table_bytes(),
+                                 "error": int_error(qm, self.search_split),
                                  "report_error": int_error(qm, self.report_split)}
             if self.meter is not None:
                 d.update(self.instructions(qm))

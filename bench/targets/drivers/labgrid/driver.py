@@ -28,6 +28,19 @@ from bench.targets.protocols import CounterReader, Flasher
 from bench.targets.spec import TargetSpec
 
 
+def check_rfc2217_client() -> None:
+    """The link sets the port's timeout before every read; pyserial 3.5's RFC 2217 client answers each
+    change with a renegotiation of the port (about 0.3 s through ser2net), pyserial-labgrid's does not
+    (docs/decisions.md, "labgrid and pyserial"). Refuse the slow one with the fix."""
+    import serial.rfc2217
+
+    if "timeout" not in vars(serial.rfc2217.Serial):
+        raise ConfigError(f"the `serial` package on disk ({serial.rfc2217.__file__}) is pyserial's, whose RFC 2217 "
+                          "client renegotiates the port on every read timeout (the link would crawl through "
+                          "ser2net): pip install --no-deps --force-reinstall pyserial-labgrid==3.5.0.2 "
+                          "(scripts/bootstrap does)")
+
+
 def pick(resources: list[Resource], cls: str, name: str, place: str, what: str) -> Resource | None:
     """The place's resource of class `cls` (named `name` when the place has several)."""
     found = [r for r in resources if r.cls == cls and (not name or r.name == name)]
@@ -119,6 +132,7 @@ class LabgridDriver(Driver, Flasher, CounterReader):
                               "the board's serial port (RawSerialPort or USBSerialPort: labgrid serves it through "
                               f"ser2net) and a {PROBE_CLASS} (host, port of `pyocd server` on the board host); "
                               "docs/farm.md")
+        check_rfc2217_client()
         remote = f"{probe.params['host']}:{int(probe.params['port'])}"
         # ign_set_control as labgrid's own SerialDriver: ser2net does not answer SET_CONTROL for a port
         # without flow control lines (a pty, many USB UARTs), which pyserial would wait for
