@@ -91,8 +91,8 @@ def test_runner_interface_is_kept(tmp_path: Path) -> None:
         d.stop()
     assert getattr(make_driver(load_target("qemu-mps2-an386"), tmp_path), "probe_uid", None) is None
     assert driver_class("pyocd") is PyocdDriver and driver_class("qemu") is QemuDriver
-    with pytest.raises(ConfigError, match="no target driver named 'labgrid'.*pyocd.*qemu"):
-        driver_class("labgrid")
+    with pytest.raises(ConfigError, match="no target driver named 'openocd'.*labgrid.*pyocd.*qemu"):
+        driver_class("openocd")
 
 
 def test_meter_is_a_protocol_too() -> None:
