@@ -96,12 +96,20 @@ def _speech(
     rng: np.random.Generator, text: str, engines: dict[str, tuple[str, ...]], sr: int, max_n: int
 ) -> tuple[np.ndarray, voices.Talker]:
     """Synthesize with a drawn talker; draw another when the result does not fit."""
+    last = "too long or too short"
     for _ in range(12):
         talker = voices.draw_talker(rng, engines, ENGINE_WEIGHTS)
-        x = voices.speak(text, talker, sr)
+        try:
+            x = voices.speak(text, talker, sr)
+        except DataError as exc:  # a listed voice that cannot speak (espeak-ng 1.51's chr-US-Qaaa-x-west)
+            last = str(exc)
+            continue
         if 0.5 * sr <= x.size <= max_n:
             return x, talker
-    raise DataError(f"no talker spoke {text[:40]!r} within {max_n / sr:.1f} s in 12 draws; use longer durations")
+    raise DataError(
+        f"no talker spoke {text[:40]!r} within {max_n / sr:.1f} s in 12 draws (last: {last}); "
+        "check the engines' install or use longer durations"
+    )
 
 
 def _render(

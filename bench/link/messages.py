@@ -158,16 +158,18 @@ class Hello:
         strs = [r.str8() for _ in range(4)]
         (n,) = r.take("B")
         stages = tuple(r.str8() for _ in range(n))
-        ext: dict[str, int] = {}
+        wdg: tuple[int, int] | tuple[None, None] = (None, None)
+        cause: tuple[int, int] | tuple[None, None] = (None, None)
         while r.pos < len(r.data):  # extensions; an unknown tag is skipped by its length
             tag, length = r.take("BB")
             value = r.raw(length)
             if tag == HelloExt.WATCHDOG and length >= 5:
-                ext["watchdog_kind"], ext["watchdog_ms"] = struct.unpack_from("<BI", value)
+                wdg = struct.unpack_from("<BI", value)
             elif tag == HelloExt.RESET_CAUSE and length >= 8:
-                ext["reset_cause"], ext["reset_raw"] = struct.unpack_from("<II", value)
+                cause = struct.unpack_from("<II", value)
         r.done()
-        return cls(*fixed, *strs, stage_names=stages, **ext)  # type: ignore[misc]
+        return cls(*fixed, *strs, stage_names=stages, watchdog_kind=wdg[0], watchdog_ms=wdg[1],  # type: ignore[misc]
+                   reset_cause=cause[0], reset_raw=cause[1])
 
 
 def encode_configure(options: dict[str, int]) -> bytes:

@@ -348,6 +348,9 @@ class Runner:
             with self._lock:
                 resets = run.read_meta()["images"][entry.name].get("device_resets", [])
                 self._set_image_meta(run, entry.name, device_resets=[*resets, note])
+            if meter is not None:  # the capture starts again with the retried utterance
+                meter.stop()
+                meter.start()
 
         aligned, results = stream_retrying(session, hello, entry, self.target, u.id, np.asarray(u.noisy),
                                            self.options.configure, lambda n: self.progress.advance(n, entry.name),

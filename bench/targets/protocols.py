@@ -39,7 +39,9 @@ class Flasher(Protocol):
 @runtime_checkable
 class Resetter(Protocol):
     def reset(self) -> None:
-        """Restart the image from its reset vector, leaving it running."""
+        """Restart the image from its reset vector, leaving it running; the transport open_link()
+        gave stays usable (QEMU: QMP system_reset; pyOCD: the probe's reset), so a run can handshake
+        again and go on (docs/protocol.md, "Device resets")."""
         ...
 
 

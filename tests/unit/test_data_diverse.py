@@ -73,3 +73,25 @@ def test_cli_refuses_bad_jobs_and_combined_kinds(tmp_path: Path, capsys: pytest.
     assert "--jobs" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main_make(["--diverse", "--real", "--out", str(tmp_path / "d")])
+
+
+def test_a_voice_that_cannot_speak_is_redrawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = diverse.voices.speak
+
+    def flaky(text: str, talker: diverse.voices.Talker, sr: int) -> np.ndarray:
+        calls.append(talker)
+        if len(calls) == 1:
+            raise DataError("espeak-ng: the specified voice does not exist")
+        return real(text, talker, sr)
+
+    monkeypatch.setattr(diverse.voices, "speak", flaky)
+    x, talker = diverse._speech(np.random.default_rng(0), "A short test.", {"espeak-ng": ("en",)}, 16000, 64000)
+    assert len(calls) == 2 and talker == calls[1] and x.size > 8000
+
+    def broken(text: str, talker: diverse.voices.Talker, sr: int) -> np.ndarray:
+        raise DataError("flite: failed")
+
+    monkeypatch.setattr(diverse.voices, "speak", broken)
+    with pytest.raises(DataError, match="last: flite: failed"):
+        diverse._speech(np.random.default_rng(0), "A short test.", {"flite": ("slt",)}, 16000, 64000)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench.data import recordings, realsplit
+from bench.data import realsplit, recordings
 from bench.data.loader import load_set
 from bench.errors import DataError
 

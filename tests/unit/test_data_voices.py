@@ -25,8 +25,9 @@ def test_talker_checks_its_fields() -> None:
 
 def test_draw_is_deterministic_and_covers_engines() -> None:
     engines = {"espeak-ng": ("en", "de"), "festival": ("kal_diphone",), "flite": ("slt", "rms")}
-    a = [draw_talker(np.random.default_rng(s), engines, {"espeak-ng": 1.0, "festival": 1.0, "flite": 1.0}) for s in range(40)]
-    b = [draw_talker(np.random.default_rng(s), engines, {"espeak-ng": 1.0, "festival": 1.0, "flite": 1.0}) for s in range(40)]
+    weights = {"espeak-ng": 1.0, "festival": 1.0, "flite": 1.0}
+    a = [draw_talker(np.random.default_rng(s), engines, weights) for s in range(40)]
+    b = [draw_talker(np.random.default_rng(s), engines, weights) for s in range(40)]
     assert a == b
     assert {t.engine for t in a} == set(engines)
     for t in a:

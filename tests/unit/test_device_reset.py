@@ -148,7 +148,8 @@ def test_the_reset_is_described_from_the_new_hello():
     assert describe_reset(e, "noise", "mps2-an386", HELLO, injected=True).startswith(
         "injected device reset (--link-faults reset_frame) during frame 6 of 47 of utterance noise on board "
         "mps2-an386 (reset cause the device reports: not reported; watchdog: not reported)")
-    assert describe_reset(DeviceReset("y"), "u", "b", HELLO, injected=False).startswith("device reset during utterance u on board b")
+    assert describe_reset(DeviceReset("y"), "u", "b", HELLO, injected=False).startswith(
+        "device reset during utterance u on board b")
 
 
 # ---- QMP: the QEMU driver's reset -----------------------------------------------------------------

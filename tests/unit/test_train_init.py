@@ -12,10 +12,11 @@ import pytest
 pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from train_run import TESTSET, tiny_run  # noqa: E402
+
 import bench.train.dyncp as tr  # noqa: E402
 import bench.train.nsnet2 as trn  # noqa: E402
 from bench.train.common import recipe_json, set_command  # noqa: E402
-from train_run import TESTSET, tiny_run  # noqa: E402
 
 
 def _run(tmp_path: Path, name: str, *extra: str) -> int:

@@ -164,7 +164,8 @@ def write_report(res: dict[str, Any], out: Path) -> str:
     summ = summary_text(res["summary"]) + "\n" if "summary" in res else ""
     md = (f"# mpgru search: task {res['task']}, model {res['model']}\n\n"
           f"objectives {', '.join(res['options']['objectives'])}; population {res['options']['pop']}, "
-          f"{res['options']['gens']} generations, seed {res['options']['seed']}; {res['seconds']} s; "
+          f"{res['options']['gens']} generations, seed {res['options']['seed']}; generations "
+          f"{_f(res.get('search_seconds'), '')} s wall in all (resumes included), this report {res['seconds']} s; "
           f"{res.get('evaluations', '?')} genomes evaluated\n\n"
           + front_table(res) + "\n\n" + summ + "\n![front](front.png)\n\n![genomes](genomes.png)\n")
     (out / "README.md").write_text(md)

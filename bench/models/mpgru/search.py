@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,7 @@ def run_search(opts: SearchOptions, evaluate: Callable[[gi.GruGenome], dict[str,
         state = saved
     problem = GenomeProblem()
     while state["gen"] < opts.gens:
+        t_gen = time.monotonic()
         g = state["gen"]
         algo = NSGA2(pop_size=opts.pop, sampling=np.array(state["X"], dtype=float),
                      crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
@@ -156,7 +158,8 @@ def run_search(opts: SearchOptions, evaluate: Callable[[gi.GruGenome], dict[str,
         x = np.asarray(algo.pop.get("X"), dtype=float)
         state = {"gen": g + 1, "X": x.round().tolist(),
                  "history": state["history"] + [{"gen": g + 1, "n_evals": int(algo.evaluator.n_eval)}],
-                 "options": _opts_doc(opts)}
+                 "options": _opts_doc(opts),
+                 "seconds": round(float(state.get("seconds", 0.0)) + time.monotonic() - t_gen, 1)}
         if checkpoint is not None:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             tmp = checkpoint.with_suffix(".tmp")
@@ -172,7 +175,7 @@ def run_search(opts: SearchOptions, evaluate: Callable[[gi.GruGenome], dict[str,
     for i in sorted(int(k) for k in front_idx):
         uniq.setdefault(pop[i].label(), {"genome": list(pop[i].genome()), **figs[i]})
     front = sorted(uniq.values(), key=lambda d: (d["size"], d["error"]))
-    return {"options": _opts_doc(opts), "generations": state["history"],
+    return {"options": _opts_doc(opts), "generations": state["history"], "search_seconds": state.get("seconds"),
             "population": [{"genome": list(gn.genome()), **fg} for gn, fg in zip(pop, figs, strict=True)],
             "front": front}
 

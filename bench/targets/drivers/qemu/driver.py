@@ -16,8 +16,8 @@ from bench.errors import LinkError, TargetError
 from bench.link.transport import FifoTransport, SerialTransport
 from bench.targets.drivers.base import Driver
 from bench.targets.drivers.qemu import process, sandbox
-from bench.targets.drivers.qemu.qmp import SOCKET_NAME, qmp_args, qmp_execute
 from bench.targets.drivers.qemu.options import parse_qemu_options
+from bench.targets.drivers.qemu.qmp import SOCKET_NAME, qmp_args, qmp_execute
 from bench.targets.drivers.qemu.watch import WatchedLink
 from bench.targets.elfcheck import check_cortex_m_elf
 from bench.targets.protocols import CycleEstimator, ExitRunner
