@@ -28,7 +28,8 @@ def run_summary_doc(run: Any) -> dict[str, Any]:
     images = {}
     for name, im in meta["images"].items():
         d: dict[str, Any] = {"status": im["status"], "error": im.get("error"),
-                             "utterance_errors": im.get("utterance_errors", {})}
+                             "utterance_errors": im.get("utterance_errors", {}),
+                             "device_resets": im.get("device_resets", [])}
         s = run.read_summary(name)
         if s is not None:
             d.update({k: s[k] for k in ("frames", "utterances", "unit", "total", "stages", "realtime", "energy")})
@@ -63,6 +64,8 @@ def print_run(run: Any) -> None:
         if "view" in im:
             for vt in view_tables(name, im["view"], im.get("unit", "instructions")):
                 out.print(vt)
+        for note in im["device_resets"]:  # each retried (or failed) once: the figures are the retry's
+            out.print(f"[yellow]{escape(name)}: device reset: {escape(note)}[/yellow]")
         if im["status"] != "done":
             out.print(f"[red]{escape(name)}: {im['status']}: {escape(im.get('error') or '')}[/red]")
             if im.get("reason"):

@@ -194,6 +194,9 @@ def test_an_injected_reset_mid_frame_completes_identical_to_a_clean_run(target, 
     assert note.startswith("injected device reset (--link-faults reset_frame) during frame ") and \
         "of utterance noise on board" in note, note
     assert m["link_faults"]["query"] == f"reset_frame={frame}&seed=0"
+    from bench.cli.show import run_summary_doc  # `bench show` / `bench run --json` carry it too
+
+    assert run_summary_doc(run)["images"][image]["device_resets"] == [note]
     # every figure equal; the raw ticks of mps2-an386's 25 MHz timer may differ by one (3.2 ticks an
     # instruction under -icount shift=7: which tick edges a frame spans depends on what ran since
     # boot); the instructions they convert to may not
