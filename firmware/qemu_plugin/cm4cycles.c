@@ -300,6 +300,24 @@ static void watch_load(cm4q_insn *insn, const cm4_insn *d, uint64_t addr, size_t
     qemu_plugin_register_vcpu_mem_cb(insn, on_load, CM4Q_CB_NO_REGS, CM4Q_MEM_RW, (void *)(uintptr_t)u);
 }
 
+/* The size of an instruction, from its encoding. Not QEMU's figure: to decide whether to end
+ * a block before an instruction that starts in the last halfword of a page (and would cross
+ * it), QEMU 7.2 reads that halfword through the code loader that also records the bytes of
+ * the instruction being translated, so the instruction before it is reported 2 bytes too
+ * long (a 32-bit ADD.W as 6 bytes). Trusting that size misplaced the end of the block (the
+ * block after it never matched the armed record: a lost pairing, e.g. the address stall of
+ * a load/store after the ADD that forms its address) and the IT folding rule, which depends
+ * on the size of the instruction before the IT; both then depended on where the code sat
+ * relative to a 1 KiB page (tests/qemu/test_cycles_plugin.py: page_straddle, page_itfold). */
+static size_t insn_size(const uint8_t *bytes, size_t reported)
+{
+    if (reported < 2u) {
+        return reported;
+    }
+    size_t size = cm4_is_wide(halfword(bytes)) ? 4u : 2u;
+    return size <= reported ? size : reported;
+}
+
 static void on_translate(cm4q_plugin_id id, cm4q_tb *tb)
 {
     (void)id;
@@ -318,11 +336,12 @@ static void on_translate(cm4q_plugin_id id, cm4q_tb *tb)
 
     for (size_t i = 0; i < n; i++) {
         cm4q_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-        size_t size = qemu_plugin_insn_size(insn);
+        const uint8_t *bytes = qemu_plugin_insn_data(insn);
+        size_t size = insn_size(bytes, qemu_plugin_insn_size(insn));
         uint64_t addr = qemu_plugin_insn_vaddr(insn);
         int last = i + 1u == n;
         cm4_insn d;
-        cm4_decode(qemu_plugin_insn_data(insn), size, &d);
+        cm4_decode(bytes, size, &d);
         if (i == 0u) {
             info.key.first = d;
         }

@@ -11,6 +11,17 @@
     .cpu cortex-m4
     .fpu fpv4-sp-d16
 
+/* CYC_SHIFT (assembler symbol, e.g. -Wa,--defsym,CYC_SHIFT=64; default 0): bytes of padding
+ * before the first benchmark, which move the benchmarks relative to QEMU's 1 KiB pages and
+ * translation blocks; the figures must not change (the page-aligned ones keep their place). */
+    .ifndef CYC_SHIFT
+    .set CYC_SHIFT, 0
+    .endif
+    .if CYC_SHIFT
+    .text
+    .space CYC_SHIFT, 0
+    .endif
+
     .macro BENCH name
     .text
     .global cyc_\name
@@ -395,6 +406,54 @@ cyc_\name:
 3:  adds r6, r3, #4
     ldr r4, [r6]
     END page_cross
+
+@ A 32-bit instruction that straddles a page boundary (QEMU translates it as a block of its
+@ own, and when ending the block before it, reads its first halfword as if part of the
+@ instruction before: QEMU 7.2 reports that one as 6 bytes long). The address stall of the
+@ VSTR after the ADD.W that forms its address must stay: B.W 2, ADD.W 1, VSTR 2 + 1, and the
+@ closing timer LDR after a store 2: 8 cycles, 4 instructions. page_straddle_ref is the same
+@ sequence inside one page: the same figures.
+    BENCH page_straddle
+    START
+    b 1f
+    .p2align 10
+    .space 1018, 0
+1:  add.w r4, r3, #4            @ the last word but one halfword of a page
+    vstr s13, [r4, #4]          @ its halves on two pages
+    END page_straddle
+
+    BENCH page_straddle_ref
+    START
+    b 1f
+    .p2align 10
+    .space 1010, 0
+1:  add.w r4, r3, #4
+    vstr s13, [r4, #4]
+    END page_straddle_ref
+
+@ An IT in the last halfword of a page folds onto the 16-bit CMP before it (QEMU 7.2 reports
+@ that CMP as 4 bytes long: the IT's halfword, read to see whether it crosses the page, is
+@ appended to it): B.W 2, CMP 1, IT 0, MOVEQ 1, closing LDR 2: 6 cycles, 5 instructions.
+@ page_itfold_ref is the same sequence inside one page.
+    BENCH page_itfold
+    START
+    b 1f
+    .p2align 10
+    .space 1020, 0
+1:  cmp r1, r2                  @ the last halfword but one of a page
+    it eq                       @ the last halfword
+    moveq r4, r5                @ the next page
+    END page_itfold
+
+    BENCH page_itfold_ref
+    START
+    b 1f
+    .p2align 10
+    .space 1012, 0
+1:  cmp r1, r2
+    it eq
+    moveq r4, r5
+    END page_itfold_ref
 
     .text
     .balign 4

@@ -27,7 +27,8 @@ uint32_t cyc_scratch[64] __attribute__((aligned(8)));
     X(alu16) X(alu32) X(mac) X(ldm4) X(stm4) X(pushpop) X(ldr_pipe) X(ldr_dep) X(ldr_str) \
     X(agu_stall) X(agu_free) X(str_run) X(ldrd) X(ldr_tail) X(ldr_head) X(loop_taken) X(loop_ldr) \
     X(loop_ldm) X(branch_imm) X(cond_branch) X(it_branch) X(call_ret) X(call_pushpop) X(it_fold) \
-    X(it_nofold) X(div) X(fp_div) X(fp_mac) X(fp_alu) X(fp_ldst) X(page_cross)
+    X(it_nofold) X(div) X(fp_div) X(fp_mac) X(fp_alu) X(fp_ldst) X(page_cross) \
+    X(page_straddle) X(page_straddle_ref) X(page_itfold) X(page_itfold_ref)
 
 #define DECLARE(name) void cyc_##name(uint32_t out[2]);
 BENCHES(DECLARE)
