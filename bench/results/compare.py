@@ -236,8 +236,9 @@ def compare_image(a: ImageMeasures, b: ImageMeasures, opts: CompareOptions) -> t
         stats = ("mean", "p50", "p99") if col == "total" else ("mean", "p99")
         if a.deterministic and col not in energy:
             diff = int(np.count_nonzero(va != vb))
+            unit = "cycles (estimate)" if col.startswith("cycles_est") else a.unit
             for s in stats:
-                changes.append(exact_change(a.image, f"{col}_{s}", a.unit, _stat(va, s), _stat(vb, s),
+                changes.append(exact_change(a.image, f"{col}_{s}", unit, _stat(va, s), _stat(vb, s),
                                             opts.threshold, diff, int(va.size)))
         else:  # boards' cycles and every instrument figure: noisy, medians and a Mann-Whitney U test
             unit = energy_unit(col, a.energy_kind) if col in energy else a.unit

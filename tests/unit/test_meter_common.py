@@ -253,3 +253,16 @@ def test_demo_target_is_a_simulated_ppk2() -> None:
     pytest.importorskip("ppk2_api")
     m = make_meter(t)
     assert m.energy_kind == "simulated" and "simulated" in m.source
+
+
+def test_compare_labels_cycle_estimates_as_estimates() -> None:
+    """cycles_est columns compare exactly (the plugin is deterministic) but in their own unit, not
+    "instructions"."""
+    f = real_frames(20)
+    assert "cycles_est" in f.column_names
+    est = np.asarray(f.column("cycles_est"))
+    b_frames = f.set_column(f.column_names.index("cycles_est"), "cycles_est", pa.array(est + 1))
+    a, b = _measures(f, ""), _measures(b_frames, "")
+    by = {c.metric: c for c in compare_image(a, b, CompareOptions())[0]}
+    assert by["cycles_est_mean"].unit == "cycles (estimate)" and by["cycles_est_mean"].kind == "exact"
+    assert by["total_mean"].unit == "instructions"
