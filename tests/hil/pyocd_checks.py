@@ -169,6 +169,24 @@ def build_fault_app(board: str, folder: Path) -> Path:
     return elf
 
 
+def build_misbehaving_images(folder: Path, board: str, variants: dict[str, str]) -> Path:
+    """Images of firmware/tests/misbehaving_model.c (a passthrough that faults or hangs on purpose) for
+    `board`, one per `variants` entry (image name -> cflag, e.g. "-DHANG_AT=70u"), in a manifest
+    folder for `--manifest-dir`."""
+    from bench.imagebuild import build_all, write_manifest
+
+    src = repo_root() / "firmware/tests/misbehaving_model.c"
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = folder / "images.toml"
+    spec.write_text("".join(
+        f'[[image]]\nname = "{name}"\nboard = "{board}"\napp = "agent"\nmodel_family = "passthrough"\n'
+        f'sources = ["{src}"]\ncflags = ["{flag}"]\ndescription = "passthrough misbehaving on purpose ({flag})"\n\n'
+        for name, flag in variants.items()))
+    images = folder / "images"
+    write_manifest(build_all(images, spec_path=spec), images)
+    return images
+
+
 # -- the checks ------------------------------------------------------------------------------------------------
 
 def driver_log(run: Any, image: str) -> str:

@@ -3,8 +3,8 @@
 * The watchdog for real: QEMU 7.2's netduinoplus2 models no IWDG, so the stm32f4 port falls back to
   SysTick, whose interrupt requests SYSRESETREQ (firmware/boards/stm32f4/board.c); QEMU resets the
   machine on it and the port's record in .noinit survives, so the next HELLO says "watchdog". An
-  image variant built here hangs on purpose in a given frame (as test_pyocd_emulated.py builds one
-  that faults on purpose).
+  image variant of firmware/tests/misbehaving_model.c hangs on purpose in a given frame (the same model
+  faults on purpose for test_pyocd_emulated.py).
 * A real reset injected at a frame (`--link-faults reset_frame=N`): the QEMU driver's reset is QMP
   `system_reset`, which keeps the link (the UART chardev, or the semihosting FIFOs).
 * The host: a boot banner where a reply was expected is a device reset; the bench re-handshakes and
@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,9 @@ import pytest
 from conftest import Utt
 
 from bench.runner import Runner, RunOptions
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hil"))
+import pyocd_checks as checks  # noqa: E402
 
 ND = "qemu-netduinoplus2"
 ND_PYOCD = "qemu-netduinoplus2-pyocd"  # the same board through pyOCD and the emulated probe: pyOCD's reset
@@ -38,71 +42,12 @@ def needs(target: str) -> None:
     if target == ND_PYOCD:
         pytest.importorskip("pyocd", reason="pyOCD not installed (pip install 'bench[hw]')")
 
-HANGING_MODEL = r"""
-/* passthrough that hangs on purpose in its HANG_AT-th frame since boot (a reset starts the count
- * again): only the watchdog ends the hang */
-#include <stdint.h>
-
-#include "bench_model.h"
-#include "bench_proto.h"
-
-static uint32_t frames;
-
-static void h_reset(void) {}
-
-static int h_configure(const char *key, int32_t value)
-{
-    (void)key;
-    (void)value;
-    return BENCH_ERR_UNKNOWN_OPTION;
-}
-
-static void h_process(const int16_t *in, int16_t *out, bench_frame_ctx_t *ctx)
-{
-    for (unsigned i = 0; i < 256u; i++) {
-        out[i] = in[i];
-    }
-    if (++frames == HANG_AT) {
-        for (;;) {
-            __asm volatile("" ::: "memory");
-        }
-    }
-    bench_mark(ctx, 0);
-}
-
-static const char *const stage_names[] = {"copy"};
-
-const bench_model_t bench_model = {
-    .family = "passthrough",
-    .sample_rate = 16000,
-    .frame_len = 256,
-    .hop_len = 256,
-    .n_stages = 1,
-    .stage_names = stage_names,
-    .reset = h_reset,
-    .configure = h_configure,
-    .process = h_process,
-};
-"""
-
-
 @pytest.fixture(scope="module")
 def hang_images(tmp_path_factory):
     """hang-at-70 (the 70th frame since boot hangs: frame 6 of the second synthetic utterance) and
     hang-at-200 (never reached here: the same code, the clean reference), board netduinoplus2."""
-    from bench.imagebuild import build_all, write_manifest
-
-    d = tmp_path_factory.mktemp("hang")
-    src = d / "hanging_model.c"
-    src.write_text(HANGING_MODEL)
-    spec = d / "images.toml"
-    spec.write_text("".join(
-        f'[[image]]\nname = "hang-at-{n}-netduinoplus2"\nboard = "netduinoplus2"\napp = "agent"\n'
-        f'model_family = "passthrough"\nsources = ["{src}"]\ncflags = ["-DHANG_AT={n}u"]\n'
-        f'description = "passthrough that hangs in its {n}th frame since boot"\n\n' for n in (70, 200)))
-    images = d / "images"
-    write_manifest(build_all(images, spec_path=spec), images)
-    return images
+    return checks.build_misbehaving_images(tmp_path_factory.mktemp("hang"), "netduinoplus2",
+                                           {f"hang-at-{n}-netduinoplus2": f"-DHANG_AT={n}u" for n in (70, 200)})
 
 
 def frames(run, image):

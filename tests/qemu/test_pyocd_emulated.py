@@ -144,66 +144,11 @@ def test_fault_reports_reach_the_host_with_decoded_registers(target, tmp_path, b
     assert "probe: qemu:netduinoplus2" in log
 
 
-FAULTING_MODEL = r"""
-/* passthrough that faults on purpose in its FAULT_AT-th frame (counted over the whole run) */
-#include <stdint.h>
-
-#include "bench_model.h"
-#include "bench_proto.h"
-
-static uint32_t frames;
-
-static void f_reset(void) {}
-
-static int f_configure(const char *key, int32_t value)
-{
-    (void)key;
-    (void)value;
-    return BENCH_ERR_UNKNOWN_OPTION;
-}
-
-static void f_process(const int16_t *in, int16_t *out, bench_frame_ctx_t *ctx)
-{
-    for (unsigned i = 0; i < 256u; i++) {
-        out[i] = in[i];
-    }
-    if (++frames == FAULT_AT) {
-        (void)*(volatile uint32_t *)0x30000000u; /* unmapped: precise BusFault */
-    }
-    bench_mark(ctx, 0);
-}
-
-static const char *const stage_names[] = {"copy"};
-
-const bench_model_t bench_model = {
-    .family = "passthrough",
-    .sample_rate = 16000,
-    .frame_len = 256,
-    .hop_len = 256,
-    .n_stages = 1,
-    .stage_names = stage_names,
-    .reset = f_reset,
-    .configure = f_configure,
-    .process = f_process,
-};
-"""
-
-
 @pytest.fixture()
 def faulting_image(tmp_path):
     """A manifest image (board netduinoplus2, family passthrough) that faults in frame 6 of the
     second synthetic utterance (the first has 63 frames)."""
-    from bench.imagebuild import build_all, write_manifest
-
-    src = tmp_path / "faulting_model.c"
-    src.write_text(FAULTING_MODEL)
-    spec = tmp_path / "images.toml"
-    spec.write_text(f'[[image]]\nname = "fault-at-70-netduinoplus2"\nboard = "netduinoplus2"\napp = "agent"\n'
-                    f'model_family = "passthrough"\nsources = ["{src}"]\ncflags = ["-DFAULT_AT=70u"]\n'
-                    'description = "passthrough that faults in its 70th frame"\n')
-    images = tmp_path / "images"
-    write_manifest(build_all(images, spec_path=spec), images)
-    return images
+    return checks.build_misbehaving_images(tmp_path, "netduinoplus2", {"fault-at-70-netduinoplus2": "-DFAULT_AT=70u"})
 
 
 def test_a_fault_during_a_run_names_the_board_and_the_registers_and_keeps_what_was_measured(
