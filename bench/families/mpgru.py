@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.errors import BenchError, ConfigError, TargetError
+from bench.errors import BenchError, ConfigError, ImageError, TargetError
 from bench.families.base import ConfigKey, Family, References, TableSpec
 from bench.paths import repo_root
 
@@ -66,6 +66,20 @@ def qmodel_for(model_dir: str | None) -> QModel:
     return quantize_model(m, g)
 
 
+def gru_shape(model_dir: str | None) -> tuple[int, int]:
+    """(input size, hidden size) of an image's GRU: the mpgru model's, or, for the nsnet2 task's meter
+    image (model_dir = the nsNet2 model), its GRU layers' (bench.models.mpgru.nsnet2meter)."""
+    d, _ = _resolve(model_dir)
+    if (d / "int8.npz").is_file() and not Mpgru().owns_model(d):
+        from bench.models.mpgru.nsnet2task import GRU_LAYERS
+        from bench.models.nsnet2.quantize import QuantModel
+
+        L = QuantModel.load(d / "int8.npz").layers[GRU_LAYERS[0]]
+        return L.n_in, L.n_out
+    cfg = qmodel_for(model_dir).cfg
+    return cfg.input_size, cfg.hidden
+
+
 def frames_of(stream: np.ndarray, input_size: int) -> np.ndarray:
     """An int16 feature stream -> (T, I) int8 inputs (the image clamps the same way)."""
     x = np.asarray(stream, np.int64)
@@ -94,6 +108,11 @@ class Mpgru(Family):
 
     # ---- references and options ------------------------------------------------------
     def references(self, model_dir: str | None) -> References:
+        if not self.owns_model(_resolve(model_dir)[0]):
+            raise ConfigError(f"{model_dir} is not an mpgru model: its image ({FAMILY} family) is the nsnet2 task's "
+                              "instructions meter (GRU layers loaded per genome), run by `bench search mpgru --task "
+                              "nsnet2 --objectives size,error,instructions`, not by `bench run`")
+
         def golden(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
             return golden_stream(qmodel_for(model_dir), noisy)[0]
 
@@ -120,8 +139,7 @@ class Mpgru(Family):
     def config_keys(self, model_dir: str | None) -> Sequence[ConfigKey]:
         from bench.models.mpgru.export import ram_words
 
-        qm = qmodel_for(model_dir)
-        words = ram_words(qm.cfg.input_size, qm.cfg.hidden)
+        words = ram_words(*gru_shape(model_dir))
         keys = [ConfigKey("tsel", 0, words, "0: GRU tables in flash; N: bind the first N words of the RAM table"),
                 ConfigKey("tbase", 0, words - 1, "word offset of the following t<k> writes")]
         keys += [ConfigKey(f"t{k}", -(1 << 31), (1 << 31) - 1, "RAM table word tbase + k") for k in range(LOAD_KEYS)]
@@ -182,7 +200,8 @@ def build_view(run: Any, e: ImageEntry, utterances: Sequence[Any]) -> dict[str, 
     utt_col = tbl.column("utt").to_pylist()
     probe_cols = [f"probe_{c}" for c in range(qm.cfg.n_classes)]
     if any(c not in cols for c in probe_cols):
-        raise ConfigError(f"{e.name}: no logits (probe columns) in the frames")
+        raise ConfigError(f"{e.name}: no logits (probe columns) in the frames; the run did not record the image's "
+                          "probe output: run the image again (`bench run`) to record them")
     logits = np.stack([np.asarray(tbl.column(c).to_pylist(), np.int64) for c in probe_cols], axis=1)
     gru = np.asarray(tbl.column("stage_gru").to_pylist(), np.float64)
     cyc = np.asarray(tbl.column("cycles_est_gru").to_pylist(), np.float64) if "cycles_est_gru" in cols else None
@@ -246,11 +265,16 @@ class TargetMeter:
         wd = Path(workdir) if workdir else Path(self._tmp.name)  # type: ignore[union-attr]
         wd.mkdir(parents=True, exist_ok=True)
         self.driver = make_driver(self.target, wd)
-        self.driver.start(self.entry.path)
-        self.session = Session(self.driver.open_link(), window=4, timeout=5.0)
-        self.hello = self.session.hello()
-        if self.hello.model_family != FAMILY:
-            raise TargetError(f"{image} is a {self.hello.model_family} image, not {FAMILY}")
+        try:
+            self.driver.start(self.entry.path)
+            self.session = Session(self.driver.open_link(), window=4, timeout=5.0)
+            self.hello = self.session.hello()
+            if self.hello.model_family != FAMILY:
+                raise TargetError(f"{image} is a {self.hello.model_family} image, not {FAMILY}: pass --image an "
+                                  f"{FAMILY} image of the task (mpgru-<task>-an386; `bench images list`)")
+        except BaseException:
+            self.close()  # no emulator left behind by a meter that did not come up
+            raise
         self.matcher = None
         if getattr(self.driver, "estimates_cycles", False):
             from bench.cyclest.frames import FrameMatcher
@@ -360,6 +384,18 @@ def _model_path(model: str) -> Path:
     return model_dir(model)
 
 
+def nsnet2_meter(image: str, target: str, images_dir: Path | None) -> TargetMeter:
+    """The nsnet2 task's meter: a TargetMeter on the 128 x 128 mpgru image, refused with what to do
+    when the images folder lacks it (it is built like any mpgru image, --build-images)."""
+    try:
+        return TargetMeter(image, target, images_dir=images_dir)
+    except ImageError as exc:
+        raise ConfigError(f"the nsnet2 task's instructions objective needs the image {image} (nsNet2's 128 x 128 "
+                          f"GRUs, tables loaded per genome): {exc}. Build it with `bench search mpgru --task nsnet2 "
+                          f"--build-images {image} --images-dir DIR` and pass --images-dir DIR, or search "
+                          "--objectives size,error") from exc
+
+
 def search_main(argv: list[str]) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -397,20 +433,25 @@ def search_main(argv: list[str]) -> int:
     meter = None
     ev: Any
     if ns.task == "nsnet2":
+        from bench.models.mpgru.nsnet2meter import METER_IMAGE
         from bench.models.mpgru.nsnet2task import MODEL, Nsnet2Evaluator
 
         if "instructions" in opts.objectives:
-            raise ConfigError("the nsnet2 task has host objectives only (size, error): no image runs nsNet2's GRUs "
-                              "at a genome; `bench kernels mpgru` gives instructions per MAC per width at 128 x 128")
-        ev = Nsnet2Evaluator(out / "cache.json", ns.model or MODEL)
+            meter = nsnet2_meter(ns.image or METER_IMAGE, ns.target, Path(ns.images_dir) if ns.images_dir else None)
+        ev = Nsnet2Evaluator(out / "cache.json", ns.model or MODEL, meter=meter,
+                             instr_cache=repo_root() / "results" / "mpgru-search" / "instructions-cache.json")
     else:
+        from bench.models.mpgru.model import load_model
+
+        model_task = load_model(model).cfg.task  # before the meter starts a target and the evaluator reads
+        if model_task != ns.task:                # the split
+            raise ConfigError(f"model {model} is for task {model_task}, not {ns.task}: pass --model with a model "
+                              f"trained for {ns.task} (default {ns.task}-h32) or --task {model_task}")
         if "instructions" in opts.objectives:
             meter = TargetMeter(ns.image or f"mpgru-{ns.task}-an386", ns.target,
                                 images_dir=Path(ns.images_dir) if ns.images_dir else None)
         ev = Evaluator(model, ns.task, out / "cache.json", meter=meter,
                        instr_cache=repo_root() / "results" / "mpgru-search" / "instructions-cache.json")
-        if ev.qm8.cfg.task != ns.task:
-            raise ConfigError(f"model {model} is for task {ev.qm8.cfg.task}, not {ns.task}")
     ckpt = out / "checkpoint.json"
     if ns.fresh:
         ckpt.unlink(missing_ok=True)
@@ -469,7 +510,8 @@ def build_and_merge(names: Sequence[str], out_dir: Path | None = None) -> list[A
 
     built = build_all(out_dir, only=list(names))
     if len(built) != len(set(names)):
-        raise ConfigError(f"firmware/images.toml has {len(built)} of the images {', '.join(names)}")
+        raise ConfigError(f"firmware/images.toml has {len(built)} of the images {', '.join(names)}; name images "
+                          "it lists (`bench images list` shows them)")
     new = {b.entry.name: b for b in built}
     old = load_manifest(out_dir) if out_dir is None or (out_dir / "manifest.json").is_file() else []
     merged = [new.pop(e.name) if e.name in new else BuiltImage(e, []) for e in old]

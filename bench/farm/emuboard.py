@@ -80,7 +80,8 @@ class EmuBoard:
             if m:
                 self.pty = m.group(1).decode()
             elif self.proc.poll() is not None or time.monotonic() > end:
-                raise TargetError(f"emulated board {self.name}: QEMU gave no pty ({logp.read_text(errors='replace')})")
+                raise TargetError(f"emulated board {self.name}: QEMU gave no pty ({logp.read_text(errors='replace')}); "
+                                  f"check that `{self.qemu} -M {self.machine}` runs here (QEMU 7.2 or later)")
             else:
                 time.sleep(0.05)
         self._wait_port(self.gdb_port, self.proc, "QEMU's gdbstub", timeout_s)
@@ -91,13 +92,15 @@ class EmuBoard:
         end = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
-                raise TargetError(f"emulated board {self.name}: {what} exited ({proc.returncode}); see {self.workdir}")
+                raise TargetError(f"emulated board {self.name}: {what} exited ({proc.returncode}); its log is in "
+                                  f"{self.workdir}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 return
             except OSError:
                 if time.monotonic() > end:
-                    raise TargetError(f"emulated board {self.name}: {what} does not listen on {port}") from None
+                    raise TargetError(f"emulated board {self.name}: {what} does not listen on {port} after "
+                                      f"{timeout_s:g} s; its log is in {self.workdir}") from None
                 time.sleep(0.1)
 
     def kill(self) -> None:

@@ -129,7 +129,9 @@ def _compile_all(jobs: Sequence[tuple[list[str], Path]]) -> None:
         cmd, p = running.pop(0)
         _, err = p.communicate()
         if p.returncode != 0:
-            raise ImageError(f"build failed:\n{' '.join(cmd)}\n{err[-4000:]}")
+            raise ImageError(f"CMSIS library build failed:\n{' '.join(cmd)}\n{err[-4000:]}\n(the compiler's error "
+                             f"is above: point {ENV_NN} / {ENV_DSP} at a CMSIS checkout this compiler builds, "
+                             "or install the toolchain: scripts/bootstrap)")
 
 
 def build_library(name: str, sources: Sequence[Path], includes: Sequence[Path], out_dir: Path) -> Path:
@@ -155,7 +157,8 @@ def build_library(name: str, sources: Sequence[Path], includes: Sequence[Path], 
     lib.unlink(missing_ok=True)
     r = subprocess.run(["arm-none-eabi-ar", "rcs", str(lib), *map(str, objs)], capture_output=True, text=True)
     if r.returncode != 0:
-        raise ImageError(f"arm-none-eabi-ar failed: {r.stderr[-2000:]}")
+        raise ImageError(f"arm-none-eabi-ar failed: {r.stderr[-2000:]} (writing {lib}: check that its folder is "
+                         "writable and binutils-arm-none-eabi is installed: scripts/bootstrap)")
     stamp.write_text(h.hexdigest())
     return lib
 

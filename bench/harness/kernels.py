@@ -236,10 +236,14 @@ def write_vectors(cases: Sequence[Case], out_dir: Path) -> None:
     (out_dir / "kb_vectors.c").write_text("".join(parts))
 
 
+BUILD_HINT = ("\n(the compiler's error is above: fix the source it names, or install the toolchain: "
+              "scripts/bootstrap)")
+
+
 def _run(cmd: list[str], cwd: Path) -> None:
     r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if r.returncode != 0:
-        raise ImageError(f"kernel bench build failed:\n{' '.join(cmd)}\n{r.stderr[-4000:]}")
+        raise ImageError(f"kernel bench build failed:\n{' '.join(cmd)}\n{r.stderr[-4000:]}{BUILD_HINT}")
 
 
 def build_images(cases: Sequence[Case], out_dir: Path) -> dict[str, Path]:
@@ -272,7 +276,7 @@ def build_images(cases: Sequence[Case], out_dir: Path) -> dict[str, Path]:
         cmd, p = running.pop(0)
         _, err = p.communicate()
         if p.returncode != 0:
-            raise ImageError(f"kernel bench build failed:\n{' '.join(cmd)}\n{err[-4000:]}")
+            raise ImageError(f"kernel bench build failed:\n{' '.join(cmd)}\n{err[-4000:]}{BUILD_HINT}")
     elves = {}
     for path in ("dsp", "ref"):
         objs = [str(out_dir / f"{n}.o") for n in common] + \

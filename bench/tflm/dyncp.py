@@ -203,7 +203,18 @@ def description(qm: DyncpQuant) -> dict[str, Any]:
 
 
 def export(qm: DyncpQuant) -> bytes:
-    """The .tflite of one frame of the network (see the module doc)."""
+    """The .tflite of one frame of the network (see the module doc). ConfigError when the quantised
+    model's parameters are not ones TFLM's Prepare computes from float32 scales (a damaged or
+    hand-edited int8.npz)."""
+    try:
+        return _export(qm)
+    except ConfigError as e:
+        raise ConfigError(f"{qm.config.name} cannot be exported for TFLM: {e}. Its int8.npz is not what the "
+                          "quantiser writes (damaged or edited?): quantise the model again "
+                          "(`bench quantize MODEL_DIR --calib SET`)") from e
+
+
+def _export(qm: DyncpQuant) -> bytes:
     cfg, sc = qm.config, qm.scales
     g = Graph(description=json.dumps(description(qm), sort_keys=True))
     feat = g.input((1, N_BINS), "int8", *sc["features"], name="features")

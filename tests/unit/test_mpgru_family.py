@@ -27,6 +27,18 @@ def test_the_family_is_registered_with_its_keys():
         fam.check_config([("t200", 1)], "models/mpgru/digits-h32")
 
 
+def test_the_nsnet2_meter_image_has_keys_for_its_shape_and_no_references():
+    """mpgru-nsnet2-an386 (model_dir = the nsNet2 model): its RAM table holds any 128 x 128 genome;
+    `bench run` is refused with what the image is for."""
+    from bench.models.mpgru.export import ram_words
+
+    fam = family_for("mpgru")
+    keys = {k.name: k for k in fam.config_keys("models/nsnet2/nsnet2-small")}
+    assert keys["tsel"].hi == ram_words(128, 128) and keys["tbase"].hi == ram_words(128, 128) - 1
+    with pytest.raises(ConfigError, match="instructions meter"):
+        fam.references("models/nsnet2/nsnet2-small")
+
+
 def test_golden_reference_streams_the_frames_of_a_sequence():
     from bench.families.mpgru import golden_stream, qmodel_for
 

@@ -281,7 +281,9 @@ def feature_thresholds(s_f: float, compress: float) -> np.ndarray:
     t = 2.0**30 * ((j + 0.5) * s_f) ** (2.0 / compress)
     out = t.astype(F32)
     if not np.all(np.diff(out) > 0):
-        raise ConfigError("feature thresholds are not strictly increasing in float32")
+        raise ConfigError(f"feature thresholds are not strictly increasing in float32 (feature scale {s_f:g}, "
+                          f"compress {compress:g}): calibrate with audio of normal level (the calibration set "
+                          "is silent or nearly so?)")
     return out
 
 
@@ -290,10 +292,12 @@ def quantize_model(model: DyncpModel, calib: Iterable[np.ndarray], info: Mapping
     """Quantise every layer of ``model`` with activation ranges from the calibration audio."""
     cfg, p = model.config, model.params
     if cfg.act != "prelu":
-        raise ConfigError(f"{cfg.name}: the integer model supports act 'prelu' only")
+        raise ConfigError(f"{cfg.name}: the integer model supports act 'prelu' only, not {cfg.act!r}; train the "
+                          "model with act = \"prelu\" to run it on a device")
     acts = float_activations(model, calib)
-    if acts["features"].size == 0:
-        raise ConfigError("quantize_model: the calibration set holds no frames")
+    if "features" not in acts or acts["features"].size == 0:  # no utterance at all
+        raise ConfigError("quantize_model: the calibration set holds no frames; give --calib a set with audio "
+                          "(`bench data make --split train --out DIR`)")
     net = DyncpNet(model)
     sc: dict[str, tuple[float, int]] = {"features": _qp(acts["features"], nonneg=True)}
     s_f = sc["features"][0]
@@ -306,7 +310,9 @@ def quantize_model(model: DyncpModel, calib: Iterable[np.ndarray], info: Mapping
         spec, i = bp.spec, bp.spec.index
         for name, w in (("norm1", bp.n1w), ("norm2", bp.n2w)):
             if not np.all(w > 0):
-                raise ConfigError(f"{cfg.name} block {i}: {name} has non-positive scales; cannot fold")
+                raise ConfigError(f"{cfg.name} block {i}: {name} has non-positive scales; cannot fold them into the "
+                                  "convolution: retrain (or fine-tune) the model so that its norm weights stay "
+                                  "positive")
         gh = go = None
         if spec.gated:
             assert bp.go is not None

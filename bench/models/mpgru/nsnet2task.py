@@ -136,23 +136,50 @@ def _front(qm: Any, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 class Nsnet2Evaluator:
     """The search's evaluator (bench.models.mpgru.evaluate.Evaluator's calls) for the nsNet2 task:
-    figures cached by genome; host objectives only (no image runs nsNet2's GRUs at a genome)."""
+    figures cached by genome; with a ``meter`` (a TargetMeter on the mpgru-nsnet2-an386 image) also
+    instructions per network step on target (both GRU layers, bench.models.mpgru.nsnet2meter)."""
 
-    def __init__(self, cache_path: Path | None = None, model_dir: str | Path = MODEL, utts: int = UTTS):
+    def __init__(self, cache_path: Path | None = None, model_dir: str | Path = MODEL, utts: int = UTTS,
+                 meter: Any = None, instr_cache: Path | None = None, set_dir: Path | None = None):
         from bench.models.mpgru.search import EvalCache
 
-        self.task = Nsnet2GruTask(model_dir, utts)
+        self.task = Nsnet2GruTask(model_dir, utts, set_dir)
         self.model_name = self.task.model_dir.name
         self.cache = EvalCache.open(cache_path)
-        self.meter = None
+        self.icache = EvalCache.open(instr_cache)
+        self.meter = meter
+
+    def instructions(self, g: gi.GruBits) -> dict[str, Any]:
+        """Instructions per network step (gru1 + gru2) measured on target, cached per image and genome."""
+        from bench.models.mpgru import nsnet2meter
+
+        if self.meter is None:
+            raise ConfigError("the nsnet2 task's instructions objective needs its meter image "
+                              f"{nsnet2meter.METER_IMAGE} (nsNet2's 128 x 128 GRUs on mps2-an386): build it with "
+                              f"`bench search mpgru --task nsnet2 --build-images {nsnet2meter.METER_IMAGE} "
+                              "--images-dir DIR` and pass --images-dir DIR to the search")
+        e = self.meter.entry
+        key = f"{e.name}:{e.sha256[:12]}:{self.model_name}:{gi.as_genome(g).label()}"
+        hit = self.icache.get(key)
+        if hit is not None:
+            return hit
+        out = nsnet2meter.measure(self.meter, self.task, g)
+        self.icache.put(key, out)
+        return out
 
     def __call__(self, g: gi.GruBits) -> dict[str, Any]:
         key = gi.as_genome(g).label()
         hit = self.cache.get(key)
-        if hit is not None:
+        image = None if self.meter is None else self.meter.entry.sha256
+        if hit is not None and (image is None or hit.get("image_sha256") == image):
             return hit
-        figs: dict[str, Any] = {"size": self.task.model_bits(g), "table_bytes": self.task.table_bytes(g),
-                                **self.task.scores(g, "search")}
+        if hit is not None:  # host figures cached (the slow part): kept, the counts measured
+            figs: dict[str, Any] = dict(hit)
+        else:
+            figs = {"size": self.task.model_bits(g), "table_bytes": self.task.table_bytes(g),
+                    **self.task.scores(g, "search")}
+        if self.meter is not None:
+            figs.update(self.instructions(g), image_sha256=image)
         self.cache.put(key, figs)
         return figs
 

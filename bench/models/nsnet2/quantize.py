@@ -198,9 +198,11 @@ def quantize_model(model: Nsnet2Model, calib: Iterable[np.ndarray], info: Mappin
                    ) -> QuantModel:
     """Quantise every layer of ``model`` with activation ranges from the calibration audio."""
     cfg, p = model.config, model.params
-    acts = float_activations(model, calib)
-    if acts["input"].shape[0] == 0:
-        raise ConfigError("quantize_model: the calibration set holds no frames")
+    calib = list(calib)
+    acts = float_activations(model, calib) if calib else None
+    if acts is None or acts["input"].shape[0] == 0:
+        raise ConfigError("quantize_model: the calibration set holds no frames; give --calib a set with audio "
+                          "(`bench data make --split train --out DIR`)")
     qp: dict[str, tuple[float, int]] = {
         name: q8.choose_qparams(float(a.min()), float(a.max()), np.int8) for name, a in acts.items()
     }

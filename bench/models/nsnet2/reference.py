@@ -142,7 +142,7 @@ def _fc(p: Mapping[str, np.ndarray], spec: LayerSpec, x: np.ndarray) -> np.ndarr
         return np.maximum(y, F32(0))
     if spec.act == "sigmoid":
         return _sigmoid(y)
-    raise ConfigError(f"unknown activation {spec.act!r} of {spec.name}")
+    raise ValueError(f"unknown activation {spec.act!r} of {spec.name}")  # LayerSpecs come from config.py only
 
 
 def gru_cell(p: Mapping[str, np.ndarray], name: str, x: np.ndarray, h: np.ndarray) -> np.ndarray:

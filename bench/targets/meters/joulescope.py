@@ -102,7 +102,8 @@ class JoulescopeMeter(InstrumentMeter):
         sb = self._dev.stream_buffer
         s0, s1 = sb.sample_id_range
         if s0 is None or s1 <= s0:
-            raise TargetError("the Joulescope streamed no samples")
+            raise TargetError("the Joulescope streamed no samples: check its USB cable and that no other program (the "
+                              "Joulescope UI) holds it")
         data = sb.samples_get(s0, s1, fields=["current", "voltage", "current_lsb", "voltage_lsb"])
         sig = data["signals"]
         fs = float(data["time"]["output_sampling_frequency"]["value"])

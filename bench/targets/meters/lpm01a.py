@@ -212,7 +212,8 @@ class Lpm01aMeter(InstrumentMeter):
                                  "100 ms before it")
                 seg_start, last_stamp = len(values), v
         if not values:
-            raise TargetError("the PowerShield sent no samples")
+            raise TargetError("the PowerShield sent no samples: check its USB cable and that the board is powered "
+                              "through it")
         cur = np.asarray(values, np.float64)
         known = np.isfinite(cur)  # the events are real inside a lossy interval, only the padding is unknown
         for a, b in lost_marks:

@@ -150,7 +150,8 @@ class OtiiMeter(InstrumentMeter):
             raise TargetError("the Otii has no recording")
         n = rec.get_channel_data_count(self._arc.id, "mc")
         if not n:
-            raise TargetError("the Otii recording has no main-current samples")
+            raise TargetError("the Otii recording has no main-current samples: enable the main current channel in the "
+                              "Otii application and check that the board is powered through the Otii")
         data = rec.get_channel_data(self._arc.id, "mc", 0, n)
         t0, dt = float(data["timestamp"]), float(data["interval"])
         cur = np.asarray(data["values"], np.float64)

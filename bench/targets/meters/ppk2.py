@@ -154,7 +154,8 @@ class Ppk2Meter(InstrumentMeter):
     def _capture(self) -> Capture:
         raw = bytes(self._buf[: len(self._buf) // 4 * 4])
         if not raw:
-            raise TargetError("the PPK2 sent no samples")
+            raise TargetError("the PPK2 sent no samples: check its USB cable and that no other program (the Power "
+                              "Profiler app) holds its port")
         api = self._api
         api.remainder = {"sequence": b"", "len": 0}  # a capture starts on a sample boundary
         samples_ua, bits = api.get_samples(raw)

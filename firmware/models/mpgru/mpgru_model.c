@@ -11,7 +11,11 @@
  *   t0 .. t199 = V     RAM[tbase + k] = V (a u32 as i32); one CONFIGURE carries up to 200 of them
  *   tsel = N           N = 0: flash tables; N > 0: bind the first N words of the RAM table
  *                      (BAD_VALUE if the blob does not bind: bad magic, width or offset, wrong shape)
- * RESET_STATE clears the state only (the selected tables stay). */
+ * RESET_STATE clears the state only (the selected tables stay).
+ *
+ * MPGRU_CLASSES 0 (the nsnet2 task's meter image, gen/nsnet2-small/): no head -- the image runs a
+ * GRU layer of a model without one (nsNet2's 128 -> 128 GRUs) to measure its step on target; the
+ * "head" stage is then empty and no PROBE TLVs are sent. */
 #include <stdint.h>
 
 #include "bench_model.h"
@@ -28,7 +32,9 @@ static bk_mpgru_params_t flash_params, ram_params;
 static const bk_mpgru_params_t *active;
 static int bound;
 static int16_t h[MPGRU_HIDDEN];
+#if MPGRU_CLASSES > 0
 static int16_t logits[MPGRU_CLASSES];
+#endif
 static uint32_t scratch[MPGRU_SCRATCH_WORDS];
 static uint32_t ram_table[MPGRU_RAM_WORDS];
 static uint32_t tbase;
@@ -112,14 +118,17 @@ static void mp_process(const int16_t *in, int16_t *out, bench_frame_ctx_t *ctx)
     }
     (void)bk_mpgru_cell(active, x, h, scratch, sizeof scratch);
     bench_mark(ctx, 0);
+#if MPGRU_CLASSES > 0
     const bk_fc_params_t hp = {0, 0, -32768, 32767};
     const bk_per_channel_t hq = {mpgru_head_mult, mpgru_head_shift};
     (void)bk_fc_s16(&hp, &hq, MPGRU_HIDDEN, MPGRU_CLASSES, h, mpgru_head_w, mpgru_head_b, logits, scratch,
                     sizeof scratch);
+#endif
     bench_mark(ctx, 1);
     for (unsigned i = 0; i < MPGRU_INPUT; i++) {
         out[i] = i < MPGRU_OUT ? h[i] : 0;
     }
+#if MPGRU_CLASSES > 0
     for (unsigned c = 0; c < MPGRU_CLASSES; c++) {
         uint8_t tlv[5];
         const int32_t v = logits[c];
@@ -130,6 +139,7 @@ static void mp_process(const int16_t *in, int16_t *out, bench_frame_ctx_t *ctx)
         tlv[4] = (uint8_t)((uint32_t)v >> 24);
         bench_side_put(ctx, BENCH_TLV_PROBE, tlv, sizeof tlv);
     }
+#endif
 }
 
 static const char *const stage_names[] = {"gru", "head"};

@@ -200,8 +200,12 @@ class QemuDriver(Driver, ExitRunner, CycleEstimator):
                 continue  # lost a race for an automatic port: take another
             if rc is not None:
                 raise TargetError(self._exit_message(rc))
-            raise TargetError(f"QEMU did not start for {image}: {err.strip()[-800:]}")
-        raise TargetError("QEMU could not bind a free TCP port after 3 attempts")
+            raise TargetError(f"QEMU did not start for {image}: it runs but did not open its serial socket within "
+                              f"10 s; its output ({self._log_path}): {err.strip()[-800:] or '(nothing)'}. Check the "
+                              "[qemu] binary and options of the target, or a machine too loaded to start it")
+        raise TargetError("QEMU could not bind a free TCP port after 3 attempts: each port it was given was taken "
+                          "before it could listen. Free some ports, or set port = N (one that is free) in the "
+                          "target's [qemu] table")
 
     def _wait_listening(self, timeout: float = 10.0) -> bool:
         """Wait until QEMU says it waits for the serial connection (the guest has not run yet)."""
