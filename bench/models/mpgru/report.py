@@ -15,13 +15,18 @@ def _f(v: Any, fmt: str) -> str:
     return "-" if v is None else format(v, fmt)
 
 
+def _step(res: dict[str, Any]) -> str:
+    """What one count covers: a GRU step, or for nsnet2 a network step (gru1's + gru2's GRU step)."""
+    return "network step (gru1 + gru2)" if res.get("task") == "nsnet2" else "GRU step"
+
+
 def front_table(res: dict[str, Any]) -> str:
     has_i = "instructions" in res["options"]["objectives"] or any("instructions" in b for b in res["baselines"])
     head = ("| point | genome (w ir iz in hr hz hn / act / bias) | model bits | vs 8-bit | table bytes "
             "| error (search) | error (report) |")
     sep = "|---|---|---:|---:|---:|---:|---:|"
     if has_i:
-        head += " instr/GRU step | cycles_est/step | bit-exact |"
+        head += f" instr/{_step(res)} | cycles_est/step | bit-exact |"
         sep += "---:|---:|---|"
     ref = next(b for b in res["baselines"] if b["weight_bits"] == 8)
     lines = [head, sep]
@@ -116,7 +121,7 @@ def plot(res: dict[str, Any], path: Path) -> None:
     if all(v is not None for v in ci) and ci:
         sc = ax.scatter([f["size"] / 8 for f in fr], [f["error"] for f in fr], c=ci, cmap="viridis", s=40,
                         label="Pareto front", zorder=3)
-        fig.colorbar(sc, ax=ax, label="QEMU instructions per GRU step")
+        fig.colorbar(sc, ax=ax, label=f"QEMU instructions per {_step(res)}")
     else:
         ax.scatter([f["size"] / 8 for f in fr], [f["error"] for f in fr], s=40, c="C0", label="Pareto front", zorder=3)
     for b in res["baselines"]:
