@@ -40,7 +40,7 @@ def test_files_agree(art):
     assert e["probe_order"] == list(probe_names(NOISE_CLASSES))
     assert e["shift"] == q.shift.tolist() and e["bias"] == q.bias.tolist()
     assert np.all(headroom(q.weights, q.bias) >= 0)
-    assert (d / COMMAND_FILE).read_text().startswith("python -m bench.models.probes.train ")
+    assert (d / COMMAND_FILE).read_text().startswith(".venv/bin/bench probes train ")
     # the integer map is the float one up to rounding at the recorded scales
     assert np.max(np.abs(q.weights * q.scale - fp.weight) / q.scale) <= 0.5 + 1e-9
 

@@ -1,6 +1,6 @@
 """Train, export and evaluate the mask probes of exported DynCP models.
 
-    python -m bench.models.probes.train models/dyncp/dyncp-small-r25 models/dyncp/dyncp-small-r50
+    bench probes train models/dyncp/dyncp-small-r25 models/dyncp/dyncp-small-r50
 
 Data: the train split of the bench generator (``--data``, default
 ``build/dyncp/train-seed1-n480``, made by ``bench data make --split train --seed 1 --n 480
@@ -244,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               f"--n 480 --out {data}`")
         ts = load_set(ns.set_path, 16000)
         input_probes: dict[float, dict[str, Any]] = {}
-        cmd = "python -m bench.models.probes.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+        cmd = ".venv/bin/bench probes train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
         for d in map(Path, ns.models):
             t0 = time.time()
             log(f"{d}:")
