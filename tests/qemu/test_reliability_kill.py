@@ -159,6 +159,8 @@ def kill_once(results: Path, how: str, metrics: bool, rng: np.random.Generator) 
             p.wait()
     if json.loads((the_run(results) / "run.json").read_text())["status"] == "done":
         raise LookupError("the last frame came back before the signal")
+    if frames_done(results) >= LIMIT:  # every utterance was stored before the kill landed (QEMU killed
+        raise LookupError("the last utterance was stored before the kill")  # while bench wrote the last one)
     return seen, stderr
 
 
