@@ -31,7 +31,10 @@ def test_place_released_on_sigterm_and_ctrl_c(tmp_path, sig):
         p = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", "--target", "labgrid-netduinoplus2",
                               "--image", "dsp-baseline-netduinoplus2", "--no-metrics"],  # the whole set: still
                              # streaming when the signal comes (two utterances can finish within the second)
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             # Ctrl-C as at a terminal, even when this test runs as a background job (whose
+                             # SIGINT is ignored, and Python then keeps it ignored)
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         end = time.monotonic() + 120
         while True:  # streaming: the run records the board once it is flashed and running
             metas = [json.loads(f.read_text()) for f in results.glob("*/run.json")]
