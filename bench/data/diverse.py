@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.data import miceffects, recordings, rooms, voices
-from bench.data.audio import to_int16, write_wav
-from bench.data.generate import DEFAULT_HOPS, PEAK_LIMIT, SPLITS
+from bench.data.audio import write_wav
+from bench.data.generate import DEFAULT_HOPS, SPLITS, mix_at
 from bench.data.labels import FrameLabels, active_power, frame_labels
 from bench.data.noises import NOISE_CLASSES, SIMPLE_NOISES, babble
 from bench.data.sentences import sentences_for
@@ -145,14 +145,7 @@ def _render(
     else:
         noise = SIMPLE_NOISES[cls](rng, n_total, sr)
     level = round(float(rng.uniform(*LEVEL_RANGE)), 1)
-    clean *= math.sqrt(10 ** (level / 10) / active_power(clean, sr))
-    noise *= math.sqrt(10 ** (level / 10) / 10 ** (snr_db / 10))
-    noisy = clean + noise
-    peak = max(float(np.max(np.abs(noisy))), float(np.max(np.abs(clean))))
-    if peak > PEAK_LIMIT:
-        clean *= PEAK_LIMIT / peak
-        noisy *= PEAK_LIMIT / peak
-    c16, n16 = to_int16(clean), to_int16(noisy)
+    c16, n16 = mix_at(clean, noise, level, snr_db, sr)
     row = Row(utt, cls, snr_db, talker, sentence[0], sentence[1], room, effect, n_total, sr,
               10 * math.log10(active_power(c16, sr)))  # fmt: skip
     return c16, n16, row

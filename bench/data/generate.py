@@ -211,6 +211,20 @@ def _speech(plan: _Plan, opts: SetOptions) -> tuple[np.ndarray, Voice]:
     )
 
 
+def mix_at(clean: np.ndarray, noise: np.ndarray, level_dbfs: float, snr_db: float,
+           sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Speech at an active level (dBFS) plus noise at an SNR below it, both scaled down together
+    when a peak would pass PEAK_LIMIT; the (clean, noisy) pair as int16. Scales its inputs in place."""
+    clean *= math.sqrt(10 ** (level_dbfs / 10) / active_power(clean, sr))
+    noise *= math.sqrt(10 ** (level_dbfs / 10) / 10 ** (snr_db / 10))
+    noisy = clean + noise
+    peak = max(float(np.max(np.abs(noisy))), float(np.max(np.abs(clean))))
+    if peak > PEAK_LIMIT:
+        clean *= PEAK_LIMIT / peak
+        noisy *= PEAK_LIMIT / peak
+    return to_int16(clean), to_int16(noisy)
+
+
 def _render(
     plan: _Plan, opts: SetOptions, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, UtteranceRecord, dict[int, FrameLabels]]:
@@ -232,15 +246,7 @@ def _render(
     else:
         noise = SIMPLE_NOISES[plan.noise_class](rng, n_total, sr)
 
-    p_speech = active_power(clean, sr)
-    clean *= math.sqrt(10 ** (plan.level_dbfs / 10) / p_speech)
-    noise *= math.sqrt(10 ** (plan.level_dbfs / 10) / 10 ** (plan.snr_db / 10))
-    noisy = clean + noise
-    peak = max(float(np.max(np.abs(noisy))), float(np.max(np.abs(clean))))
-    if peak > PEAK_LIMIT:
-        clean *= PEAK_LIMIT / peak
-        noisy *= PEAK_LIMIT / peak
-    clean16, noisy16 = to_int16(clean), to_int16(noisy)
+    clean16, noisy16 = mix_at(clean, noise, plan.level_dbfs, plan.snr_db, sr)
     level = 10 * math.log10(active_power(clean16, sr))
     record = UtteranceRecord(
         utt=plan.utt,

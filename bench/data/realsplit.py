@@ -31,9 +31,9 @@ import numpy as np
 import soundfile as sf
 
 from bench.data import recordings
-from bench.data.audio import resample, to_int16, write_wav
+from bench.data.audio import resample, write_wav
 from bench.data.diverse import RECORDED
-from bench.data.generate import DEFAULT_HOPS, DEFAULT_LEVEL_RANGE, PEAK_LIMIT
+from bench.data.generate import DEFAULT_HOPS, DEFAULT_LEVEL_RANGE, mix_at
 from bench.data.labels import FrameLabels, active_power, frame_labels
 from bench.data.noises import SIMPLE_NOISES, babble
 from bench.data.sentences import sentences_for
@@ -180,14 +180,7 @@ def make_real_set(
         else:
             noise = SIMPLE_NOISES[cls[i]](rng, n_total, SR)
         level = float(rng.uniform(*DEFAULT_LEVEL_RANGE))
-        clean *= math.sqrt(10 ** (level / 10) / active_power(clean, SR))
-        noise *= math.sqrt(10 ** (level / 10) / 10 ** (snrs[i] / 10))
-        noisy = clean + noise
-        peak = max(float(np.max(np.abs(noisy))), float(np.max(np.abs(clean))))
-        if peak > PEAK_LIMIT:
-            clean *= PEAK_LIMIT / peak
-            noisy *= PEAK_LIMIT / peak
-        c16, n16 = to_int16(clean), to_int16(noisy)
+        c16, n16 = mix_at(clean, noise, level, snrs[i], SR)
         utt = f"real_{i:04d}"
         write_wav(out / "clean" / f"{utt}.wav", c16, SR)
         write_wav(out / "noisy" / f"{utt}.wav", n16, SR)
