@@ -53,4 +53,7 @@ def test_place_released_on_sigterm_and_ctrl_c(tmp_path, sig):
         meta = json.loads(next(results.glob("*/run.json")).read_text())
         assert meta["status"] == "interrupted" and "--resume" in meta["reason"]
     finally:
+        if "p" in locals() and p.poll() is None:  # a failed check must not leave its bench running
+            p.kill()
+            p.wait()
         lab.close()
