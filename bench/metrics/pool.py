@@ -95,19 +95,54 @@ def _score_chunk(jobs: Sequence[ScoreJob], metrics: tuple[str, ...]) -> list[Utt
 
 
 def _die_with_parent(parent: int) -> None:
-    """A scoring worker ends when bench ends, however bench ends (Linux: SIGKILL on parent death)."""
-    import ctypes
-    import signal
-    import sys
+    """A scoring worker ends when bench (``parent``) ends, however bench ends.
 
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the signal was armed
+    The worker's parent is the fork server, not bench, and the fork server lives as long as
+    any worker does (each holds its liveness pipe), so neither a parent-death signal nor EOF
+    ends it: a daemon thread waits on bench's pidfd (Linux 5.3+; polls elsewhere) and exits."""
+    import select
+    import threading
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(parent)
+        except ProcessLookupError:
+            os._exit(1)
+        except (AttributeError, OSError):  # no pidfd here: poll the pid
+            while True:
+                try:
+                    os.kill(parent, 0)
+                except ProcessLookupError:
+                    os._exit(1)
+                except PermissionError:
+                    return
+                threading.Event().wait(0.5)
+        select.select([fd], [], [])  # readable when bench has exited
         os._exit(1)
+
+    threading.Thread(target=watch, name="bench-parent-watch", daemon=True).start()
+
+
+def pool_context() -> BaseContext:
+    """How scoring workers start: from a fork server, never by forking bench itself.
+
+    bench scores one image while its other image threads stream to QEMU; a fork copies
+    whatever lock another thread holds at that instant (the dynamic loader's, logging's),
+    and a worker that needs it waits forever. The fork server is a fresh interpreter with
+    one thread, so its forks are safe (stop 11's CI run hung in a two-image run so)."""
+    import multiprocessing as mp
+
+    if "forkserver" not in mp.get_all_start_methods():  # not on POSIX
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["bench.metrics.pool"])  # workers start with the metrics imported
+    return ctx
+
+
+def worker_pool(workers: int, mp_context: BaseContext | None = None) -> ProcessPoolExecutor:
+    """The process pool that scores: workers from :func:`pool_context`, ending with bench."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp_context or pool_context(),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
 def default_workers() -> int:
@@ -189,8 +224,7 @@ def _score_all(jobs: Sequence[ScoreJob], names: tuple[str, ...], max_workers: in
     n_chunks = min(len(jobs), workers * 4)
     chunks = [list(jobs[i::n_chunks]) for i in range(n_chunks)]
     out: list[UtteranceScores | None] = [None] * len(jobs)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context, initializer=_die_with_parent,
-                             initargs=(os.getpid(),)) as ex:
+    with worker_pool(workers, mp_context) as ex:
         for i, res in enumerate(ex.map(_score_chunk, chunks, [names] * n_chunks)):
             for k, r in enumerate(res):
                 out[i + k * n_chunks] = r
