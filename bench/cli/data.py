@@ -23,7 +23,7 @@ def run_check(ns: argparse.Namespace) -> int:
         ts = load_set(ns.path, sample_rate=ns.sample_rate)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2  # as every bench command on a BenchError (bench.cli.main)
     print(f"{ts.root}: {ts.layout} layout, {len(ts)} utterances, {ts.duration_s:.1f} s at {ts.sample_rate} Hz")
     with_clean = sum(u.clean is not None for u in ts)
     print(f"  clean references: {with_clean}/{len(ts)}")

@@ -7,6 +7,8 @@ import argparse
 import dataclasses
 from typing import Any
 
+from rich.markup import escape
+
 from bench.cli.base import Command, out, print_json
 from bench.cli.show import print_run, run_summary_doc
 from bench.cli.views import RichProgress, sweep_table
@@ -108,8 +110,10 @@ class Run(Command):
             print_json({"sweep_dir": str(sweep.path), **doc})
         else:
             out.print(sweep_table(doc))
+            for f in doc["failed"]:
+                out.print(f"[red]point failed: {escape(f)}[/red]")
             out.print(f"sweep: {sweep.path}  (sweep.md, sweep.json, sweep.png)")
-        return 0
+        return 1 if doc["failed"] else 0  # as a run with a failed image
 
 
 COMMAND = Run

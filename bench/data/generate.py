@@ -423,7 +423,7 @@ def run_make(ns: argparse.Namespace) -> int:
         )
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2  # as every bench command on a BenchError (bench.cli.main)
     total = sum(r.duration_s for r in records)
     print(f"wrote {len(records)} utterances ({total:.1f} s) to {ns.out}")
     return 0

@@ -82,9 +82,12 @@ def impulse_response(room: Room, sample_rate: int) -> FloatArray:
     )
     shoebox.add_source(list(room.source))
     shoebox.add_microphone(np.array(room.mic)[:, None])
-    shoebox.compute_rir()
-    rir = np.asarray(shoebox.rir[0][0], dtype=np.float64)
-    peak = float(np.max(np.abs(rir)))
+    try:
+        shoebox.compute_rir()
+        rir = np.asarray(shoebox.rir[0][0], dtype=np.float64)
+    except ValueError:  # pyroomacoustics found no path to the microphone (one outside the room): no response
+        rir = np.zeros(0)
+    peak = float(np.max(np.abs(rir))) if rir.size else 0.0
     if not math.isfinite(peak) or peak <= 0:
         raise DataError(f"room {room}: empty impulse response; draw another room")
     return rir / peak

@@ -107,11 +107,18 @@ class Mpgru(Family):
     speech_enhancer = False  # task classifiers: run by name (bench run --image ...) on their own task data
 
     # ---- references and options ------------------------------------------------------
-    def references(self, model_dir: str | None) -> References:
+    def _refuse_foreign(self, model_dir: str | None) -> None:
         if not self.owns_model(_resolve(model_dir)[0]):
             raise ConfigError(f"{model_dir} is not an mpgru model: its image ({FAMILY} family) is the nsnet2 task's "
                               "instructions meter (GRU layers loaded per genome), run by `bench search mpgru --task "
                               "nsnet2 --objectives size,error,instructions`, not by `bench run`")
+
+    def check_config(self, config: Sequence[tuple[str, int]], model_dir: str | None) -> None:
+        self._refuse_foreign(model_dir)  # before the run starts, not after an utterance was measured
+        super().check_config(config, model_dir)
+
+    def references(self, model_dir: str | None) -> References:
+        self._refuse_foreign(model_dir)
 
         def golden(noisy: np.ndarray, config: Mapping[str, int]) -> np.ndarray:
             return golden_stream(qmodel_for(model_dir), noisy)[0]

@@ -389,8 +389,9 @@ def run(cs: Sequence[DCase], out_dir: Path, paths: Sequence[str] = ("dsp", "ref"
         rows = {}
         for c in cs:
             r = by.get(c.name)
-            if r is None:
-                raise BenchError(f"{elf.name}: no result line for case {c.name}; see its output:\n{text[-2000:]}")
+            if r is None:  # an invariant, not a user error: kb.run_image saw KB_END, which the image prints
+                # only after a line for every case it was built with (from these cases)
+                raise RuntimeError(f"{elf.name}: no result line for case {c.name}; see its output:\n{text[-2000:]}")
             instr = kb.ticks_to_instructions(r.ticks) - (over if c.kind != "NOP" else 0)
             cyc = None if r.cycles_est is None else r.cycles_est - (cover if c.kind != "NOP" else 0)
             ok = r.status == 0 and r.bad == 0 and r.fnv == expected_fnv(c)

@@ -347,8 +347,9 @@ def run_image(elf: Path, timeout: float = 120.0, icount_shift: int = 7,
         raise TargetError(f"kernel bench {elf.name} stopped early (exit {code}):\n{text[-2000:]}\n"
                           f"{stderr[-2000:]}")
     if cycles_est:
-        if regs is None:
-            raise TargetError(f"kernel bench {elf.name}: the cm4cycles plugin wrote no marks\n{stderr[-2000:]}")
+        if regs is None:  # an invariant, not a user error: the plugin creates its file when QEMU loads it, and
+            # QEMU does not start (no KB_END, the error above) when it cannot load the plugin
+            raise RuntimeError(f"kernel bench {elf.name}: the cm4cycles plugin wrote no marks\n{stderr[-2000:]}")
         results = attach_cycles(results, regs, icount_shift)
     return results, text
 

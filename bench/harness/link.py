@@ -17,8 +17,10 @@ from bench.targets.drivers import make_driver
 from bench.targets.spec import TargetSpec
 
 
-def raw_echo_rate(target: TargetSpec, n_bytes: int = 64 * 1024, chunk: int = 256) -> dict[str, float]:
-    """Host->guest bytes per second through the echo image, keeping `chunk`..2*chunk bytes in flight."""
+def raw_echo_rate(target: TargetSpec, n_bytes: int = 64 * 1024, chunk: int = 256,
+                  stall_s: float = 120.0) -> dict[str, float]:
+    """Host->guest bytes per second through the echo image, keeping `chunk`..2*chunk bytes in flight;
+    a LinkError when nothing has come back for `stall_s` seconds."""
     with tempfile.TemporaryDirectory() as d:
         drv = make_driver(target, Path(d))
         try:
@@ -31,15 +33,19 @@ def raw_echo_rate(target: TargetSpec, n_bytes: int = 64 * 1024, chunk: int = 256
                 got += t.read(256, 0.1)
             payload = bytes((i % 255) + 1 for i in range(n_bytes))
             sent = received = 0
-            t0 = time.monotonic()
+            t0 = last = time.monotonic()
             while received < n_bytes:
                 if sent < n_bytes and sent - received < 2 * chunk:
                     t.write(payload[sent:sent + chunk])
                     sent += chunk
                 data = t.read(8192, 0.005)
                 received += len(data)
-                if time.monotonic() - t0 > 120:
-                    raise LinkError("echo benchmark stalled")
+                now = time.monotonic()
+                if data:
+                    last = now
+                elif now - last > stall_s:
+                    raise LinkError(f"echo benchmark stalled: {received} of {n_bytes} bytes came back, then nothing "
+                                    f"for {stall_s:g} s; check that echo-an386 runs on target {target.name}")
             dt = time.monotonic() - t0
         finally:
             drv.stop()

@@ -213,10 +213,12 @@ class CropBatcher:
 # ---- run ---------------------------------------------------------------------------------
 
 
-def init_from(model: torch.nn.Module, init_dir: str) -> None:
+def init_from(model: torch.nn.Module, init_dir: str, may_add: Callable[[str], bool] = lambda k: False) -> list[str]:
     """Start ``model`` from an exported model's weights.npz (fine-tuning; the recipe's ``init``).
 
-    Every parameter must be there with its shape: a model of another topology is refused."""
+    Every parameter must be there with its shape: a model of another topology is refused, except
+    parameters ``may_add`` accepts (e.g. DynCP's channel gates, which a static parent lacks): those
+    keep their initialisation. Returns the names of the parameters so kept."""
     path = Path(init_dir) / "weights.npz"
     if not path.is_file():
         raise ConfigError(f"--init {init_dir}: no weights.npz there; give an exported model folder")
@@ -224,13 +226,17 @@ def init_from(model: torch.nn.Module, init_dir: str) -> None:
         arrays = {k: z[k] for k in z.files}
     own = model.state_dict()
     missing = sorted(set(own) - set(arrays))
+    added = [k for k in missing if may_add(k)]
+    missing = [k for k in missing if not may_add(k)]
     bad = sorted(k for k in own if k in arrays and tuple(arrays[k].shape) != tuple(own[k].shape))
     if missing or bad:
         raise ConfigError(
             f"--init {init_dir}: not this model's topology (missing {missing[:3]}, other shapes {bad[:3]}); "
             "give a model of the same config"
         )
-    model.load_state_dict({k: torch.from_numpy(np.asarray(arrays[k], dtype=np.float32)) for k in own})
+    state = {k: torch.from_numpy(np.asarray(arrays[k], dtype=np.float32)) for k in own if k not in added}
+    model.load_state_dict({**own, **state})
+    return added
 
 
 def file_logger(path: Path) -> Callable[[str], None]:

@@ -158,8 +158,9 @@ def train(
     torch.manual_seed(tc.seed)
     model = ConvFSENet(cfg, tc.gate_init_bias)
     if tc.init:
-        common.init_from(model, tc.init)
-        log(f"initialised from {tc.init}")
+        added = common.init_from(model, tc.init, may_add=lambda k: ".gate." in k)  # a static parent: gates start fresh
+        log(f"initialised from {tc.init}" + (f"; {len(added)} gate parameters start from their initialisation"
+                                             if added else ""))
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     rng = np.random.default_rng([tc.seed, 1])
     step, elapsed_before = run.resume(model, opt, rng, "delete it, use --fresh or another --work dir")

@@ -69,7 +69,7 @@ def test_bad_options_are_clear_errors(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_bad_jobs_and_combined_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main_make(["--diverse", "--out", str(tmp_path / "d"), "--n", "1", "--jobs", "0"]) == 1
+    assert main_make(["--diverse", "--out", str(tmp_path / "d"), "--n", "1", "--jobs", "0"]) == 2
     assert "--jobs" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main_make(["--diverse", "--real", "--out", str(tmp_path / "d")])

@@ -156,7 +156,7 @@ def test_main_make_writes_command(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main_make(["--seed", "4", "--out", str(out), "--n", "1"]) == 0
     readme = (out / "README.md").read_text()
     assert f"bench data make --seed 4 --out {out} --split test --n 1" in readme
-    assert main_make(["--seed", "4", "--out", str(out), "--n", "1"]) == 1
+    assert main_make(["--seed", "4", "--out", str(out), "--n", "1"]) == 2
     assert "--force" in capsys.readouterr().err
 
 

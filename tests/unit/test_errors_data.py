@@ -59,7 +59,7 @@ def test_samples_that_cannot_be_decoded(tmp_path):
 
 def test_sample_rate_must_be_positive(tmp_path, capsys):
     root = bench_layout(tmp_path / "s")
-    assert main(["data", "check", str(root), "--sample-rate", "0"]) == 1
+    assert main(["data", "check", str(root), "--sample-rate", "0"]) == 2
     assert ("error: sample_rate must be positive, got 0; give a rate in Hz (e.g. 16000), or none to keep the set's "
             "own") in capsys.readouterr().err
     with pytest.raises(DataError, match=r"sample_rate must be positive, got -16000"):
@@ -168,7 +168,7 @@ def test_set_options(kw, match):
 
 
 def test_data_make_refuses_a_low_sample_rate(tmp_path, capsys):
-    assert main(["data", "make", "--out", str(tmp_path / "s"), "--sample-rate", "4000"]) == 1
+    assert main(["data", "make", "--out", str(tmp_path / "s"), "--sample-rate", "4000"]) == 2
     assert "error: sample_rate must be at least 8000 Hz, got 4000" in capsys.readouterr().err
 
 

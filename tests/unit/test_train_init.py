@@ -38,13 +38,27 @@ def test_init_starts_from_the_given_weights(tmp_path: Path) -> None:
 
 
 def test_init_of_another_topology_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(tmp_path, "a") == 0
-    head = ["--config", "dyncp-tiny", "--keep-ratio", "1.0"]  # ungated: no gate parameters to load
-    assert tiny_run(tr.main, tmp_path, "s", head, 20) == 0
-    assert _run(tmp_path, "c", "--init", str(tmp_path / "s" / "out")) == 1
+    head = ["--config", "nsnet2-tiny"] if "nsnet2-tiny" in _nsnet2_configs() else ["--config", "nsnet2-small"]
+    assert tiny_run(trn.main, tmp_path, "n", head, 20) == 0
+    assert _run(tmp_path, "c", "--init", str(tmp_path / "n" / "out")) == 1
     assert "not this model's topology" in capsys.readouterr().err
     assert _run(tmp_path, "d", "--init", str(tmp_path / "nowhere")) == 1
     assert "no weights.npz" in capsys.readouterr().err
+
+
+def test_a_gated_model_starts_from_its_static_parent(tmp_path: Path) -> None:
+    """r50/r25 fine-tuned from r100: every weight but the gates' comes from the parent; the gates start
+    from their initialisation (the parent has none)."""
+    head = ["--config", "dyncp-tiny", "--keep-ratio", "1.0"]  # ungated: no gate parameters
+    assert tiny_run(tr.main, tmp_path, "s", head, 20) == 0
+    src = tmp_path / "s" / "out"
+    assert _run(tmp_path, "g", "--init", str(src), "--lr", "1e-9", "--lr-final", "1e-9") == 0
+    with np.load(src / "weights.npz") as za, np.load(tmp_path / "g" / "out" / "weights.npz") as zb:
+        assert set(za.files) < set(zb.files)
+        assert all(".gate." in k for k in set(zb.files) - set(za.files))
+        for k in za.files:
+            assert np.allclose(za[k], zb[k], atol=1e-6), k
+    assert "gate parameters start from their initialisation" in (tmp_path / "g" / "out" / "train.log").read_text()
 
 
 def test_nsnet2_init_keeps_the_initial_normalisation(tmp_path: Path) -> None:

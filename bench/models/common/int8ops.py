@@ -422,8 +422,9 @@ def _qm_smaller_than_one(real: float) -> tuple[int, int]:
     if not 0.0 < real < 1.0:
         raise ConfigError(f"ADD: rescale factor {real} must be in (0, 1)")
     m, s = quantize_multiplier(real)
-    if s > 0:
-        raise ConfigError(f"ADD: rescale factor {real} rounds to >= 1")
+    if s > 0:  # an invariant, not a user error: add_params's factors are quotients of float32 scales, which
+        # are either 1 (refused above) or at least 2^-24 below it, never within the 2^-32 that rounds up
+        raise RuntimeError(f"ADD: rescale factor {real} rounds to >= 1")
     return m, s
 
 
