@@ -39,12 +39,12 @@ class BuiltImage:
     command: list[str]
 
 
-def _expand(root: Path, patterns: list[str]) -> list[str]:
+def _expand(root: Path, patterns: list[str], where: str) -> list[str]:
     out: list[str] = []
     for pat in patterns:
         hits = sorted(glob.glob(pat, root_dir=root))
         if not hits:
-            raise ConfigError(f"firmware/images.toml: '{pat}' matches no file")
+            raise ConfigError(f"{where}: '{pat}' matches no file")
         out.extend(h for h in hits if h not in out)
     return out
 
@@ -187,8 +187,10 @@ def build_all(out_dir: Path | None = None, only: list[str] | None = None,
             continue
         board = spec["boards"][img["board"]]
         is_agent = img.get("app", "agent") == "agent"
-        sources = list(board["sources"]) + (AGENT_SOURCES if is_agent else []) + _expand(root, img["sources"])
-        include = list(board["include"]) + AGENT_INCLUDE + [str(Path(s).parent) for s in _expand(root, img["sources"])]
+        where = f"{spec_path or 'firmware/images.toml'}, image {img['name']}"
+        own = _expand(root, img["sources"], where)
+        sources = list(board["sources"]) + (AGENT_SOURCES if is_agent else []) + own
+        include = list(board["include"]) + AGENT_INCLUDE + [str(Path(s).parent) for s in own]
         include = list(dict.fromkeys(include))
         flags = list(board["cflags"]) + COMMON_CFLAGS + [f"-I{d}" for d in include] + list(img.get("cflags", []))
         bid = _build_id(root, sources + _headers(root, include) + [board["ldscript"]], flags)

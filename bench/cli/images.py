@@ -1,5 +1,7 @@
 """`bench images [--json]` lists firmware_images/manifest.json; `bench images build [--check]`
-rebuilds every image (--check: into a temporary folder, compared with the committed ones)."""
+rebuilds every image (--check: into a temporary folder, compared with the committed ones);
+`bench images build --spec FILE --out DIR` builds another images TOML's images (candidate models,
+a plugin family) into DIR with its own manifest, for `bench run --manifest-dir DIR`."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 from bench.cli.base import Command, console, out, print_json
 from bench.cli.views import images_table
+from bench.errors import ConfigError
 
 
 class Images(Command):
@@ -18,6 +21,9 @@ class Images(Command):
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
         p.add_argument("action", nargs="?", choices=["list", "build"], default="list")
         p.add_argument("--check", action="store_true", help="with build: rebuild into a temp dir and compare hashes")
+        p.add_argument("--spec", type=Path, help="with build: another images TOML ([[image]]s; boards from "
+                       "firmware/images.toml); needs --out")
+        p.add_argument("--out", type=Path, help="with build --spec: the folder for its images and manifest.json")
 
     def run(self, args: argparse.Namespace) -> int:
         from bench.images import load_manifest
@@ -34,6 +40,9 @@ class Images(Command):
     def build(self, args: argparse.Namespace) -> int:
         from bench.imagebuild import build_all, check_committed, write_manifest
 
+        if (args.spec is None) != (args.out is None) or (args.spec is not None and args.check):
+            raise ConfigError("bench images build: give --spec FILE and --out DIR together (and not with --check); "
+                              "without them it rebuilds the shipped images into firmware_images/")
         if args.check:
             with tempfile.TemporaryDirectory() as d:
                 problems = check_committed(Path(d))
@@ -44,8 +53,8 @@ class Images(Command):
             if not problems and not args.json:
                 out.print("committed images match a fresh build")
             return 1 if problems else 0
-        built = build_all()
-        path = write_manifest(built)
+        built = build_all(args.out, spec_path=args.spec)
+        path = write_manifest(built, args.out)
         if args.json:
             print_json([b.entry.to_json() for b in built])
         else:
