@@ -25,3 +25,14 @@ def _private_cache(tmp_path_factory):
         os.environ.pop("BENCH_CACHE_DIR", None)
     else:
         os.environ["BENCH_CACHE_DIR"] = old
+
+
+@pytest.fixture()
+def fake_bin(tmp_path, monkeypatch):
+    """A folder put first on PATH, for fake programs (a compiler, bwrap, QEMU) standing in for the lowest layer."""
+    import os
+
+    d = tmp_path / "bin"
+    d.mkdir()
+    monkeypatch.setenv("PATH", f"{d}{os.pathsep}{os.environ['PATH']}")
+    return d

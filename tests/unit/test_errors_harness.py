@@ -7,7 +7,6 @@ layer replaced where the fault cannot be made for real: a fake toolchain or `bwr
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
@@ -24,14 +23,6 @@ from bench.paths import repo_root
 needs_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="needs qemu-system-arm")
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bwrap")
-
-
-@pytest.fixture()
-def fake_bin(tmp_path, monkeypatch):
-    d = tmp_path / "bin"
-    d.mkdir()
-    monkeypatch.setenv("PATH", f"{d}{os.pathsep}{os.environ['PATH']}")
-    return d
 
 
 # ---- kernel bench images ------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ source with an error); the kernel bench's compile and link and the archiver fail
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import sys
@@ -25,14 +24,6 @@ def fake_tool(bin_dir: Path, name: str, body: str) -> None:
     p.write_text(f"#!{sys.executable}\nimport sys\nargs = sys.argv[1:]\n"
                  "if '--version' in args:\n    print('arm-none-eabi-gcc (fake) 12.2')\n    sys.exit(0)\n" + body)
     p.chmod(p.stat().st_mode | stat.S_IEXEC)
-
-
-@pytest.fixture()
-def fake_bin(tmp_path, monkeypatch):
-    d = tmp_path / "bin"
-    d.mkdir()
-    monkeypatch.setenv("PATH", f"{d}{os.pathsep}{os.environ['PATH']}")
-    return d
 
 
 def test_a_kernel_that_does_not_compile_quotes_the_compiler(fake_bin, tmp_path):
