@@ -169,6 +169,9 @@ METRICS: dict[str, MetricFn] = {
 
 DEFAULT_METRICS: tuple[str, ...] = tuple(METRICS)
 
+EVALUATION_METRICS: tuple[str, ...] = ("pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr")
+"""What a model's float evaluation reports per utterance (bench evaluate, bench.train.assess)."""
+
 
 def metric(name: str) -> MetricFn:
     try:

@@ -26,9 +26,10 @@ import numpy as np
 from bench.data.loader import load_set
 from bench.errors import BenchError, ConfigError
 from bench.metrics.compare import bootstrap_mean_ci
-from bench.metrics.quality import pesq_wb, si_sdr, stoi
+from bench.metrics.quality import EVALUATION_METRICS
+from bench.metrics.quality import METRICS as QUALITY
 
-METRICS = {"pesq_wb": pesq_wb, "stoi": stoi, "si_sdr": si_sdr}
+METRICS = {m: QUALITY[m] for m in EVALUATION_METRICS}
 FAMILIES = ("nsnet2", "dyncp")
 
 
@@ -36,6 +37,7 @@ def _cached(cache: Path | None, key: str, compute: Any) -> dict[str, dict[str, f
     """``compute()``, kept in ``cache/<sha>.json`` under a key of the inputs' contents."""
     if cache is None:
         return compute()
+    key = f"{key}|{','.join(METRICS)}"  # scores kept before a metric was added are not reused
     path = cache / (hashlib.sha256(key.encode()).hexdigest()[:20] + ".json")
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))["scores"]
@@ -142,6 +144,26 @@ def markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+LABELS = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "estoi": "ESTOI", "si_sdr": "SI-SDR (dB)"}
+
+
+def fidelity_markdown(res: dict[str, Any]) -> str:
+    """Every metric per set and model: the mean and, for a model, its change against the noisy input
+    with the 95 % interval (the fidelity table of docs/data.md)."""
+    names = list(METRICS)
+    lines = ["| set | model | " + " | ".join(LABELS.get(m, m) for m in names) + " |", "|---|---|" + "---|" * len(names)]
+    for b in res["sets"]:
+        lines.append(f"| {b['set']} ({b['utterances']}) | noisy | "
+                     + " | ".join(f"{b['noisy'][m]:.3f}" for m in names) + " |")
+        for label, r in b["models"].items():
+            cells = []
+            for m in names:
+                d = r[f"{m}_vs_noisy"]
+                cells.append(f"{r[m]:.3f} ({d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}])")
+            lines.append(f"| | {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.train.assess", description=__doc__.splitlines()[0])
     p.add_argument("--family", choices=FAMILIES, required=True)
@@ -163,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.json:
         Path(ns.json).write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
     print(markdown(res))
+    print(fidelity_markdown(res))
     return 0
 
 

@@ -15,7 +15,7 @@ from train_run import TESTSET, tiny_run  # noqa: E402
 
 import bench.train.dyncp as tr  # noqa: E402
 from bench.errors import ConfigError  # noqa: E402
-from bench.train.assess import assess, main, markdown  # noqa: E402
+from bench.train.assess import assess, fidelity_markdown, main, markdown  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,12 @@ def test_deltas_against_noisy_and_the_reference(setup: tuple[Path, Path], tmp_pa
     again = assess("dyncp", {"old": model, "new": model}, [str(small)], "old", cache=tmp_path / "c")
     assert again == res
     assert "| | new |" in markdown(res)
+    full = fidelity_markdown(res)
+    assert full.splitlines()[0] == "| set | model | PESQ-WB | PESQ-NB | STOI | ESTOI | SI-SDR (dB) |"
+    n = b["noisy"]
+    assert f"| noisy | {n['pesq_wb']:.3f} | {n['pesq_nb']:.3f} | {n['stoi']:.3f} | {n['estoi']:.3f} |" in full
+    e = new["estoi_vs_noisy"]
+    assert f"{new['estoi']:.3f} ({e['mean']:+.3f} [{e['ci_low']:+.3f}, {e['ci_high']:+.3f}])" in full
 
 
 def test_bad_arguments(setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

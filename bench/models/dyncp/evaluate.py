@@ -24,10 +24,11 @@ import numpy as np
 from bench.data.audio import to_int16
 from bench.data.loader import load_set
 from bench.errors import BenchError, ConfigError
-from bench.metrics.quality import pesq_wb, si_sdr, stoi
+from bench.metrics.quality import EVALUATION_METRICS
+from bench.metrics.quality import METRICS as QUALITY
 from bench.models.dyncp.reference import DyncpModel, enhance_offline
 
-METRICS = {"pesq_wb": pesq_wb, "stoi": stoi, "si_sdr": si_sdr}
+METRICS = {m: QUALITY[m] for m in EVALUATION_METRICS}
 
 
 def _scores(clean: np.ndarray, out: np.ndarray, sr: int) -> dict[str, float]:

@@ -21,10 +21,11 @@ import numpy as np
 from bench.data.audio import to_int16
 from bench.data.loader import load_set
 from bench.errors import BenchError
-from bench.metrics.quality import pesq_wb, si_sdr, stoi
+from bench.metrics.quality import EVALUATION_METRICS
+from bench.metrics.quality import METRICS as QUALITY
 from bench.models.nsnet2.reference import ExitPolicy, Nsnet2Model, enhance_offline, enhance_streaming
 
-METRICS = {"pesq_wb": pesq_wb, "stoi": stoi, "si_sdr": si_sdr}
+METRICS = {m: QUALITY[m] for m in EVALUATION_METRICS}
 DEFAULT_THRESHOLDS = (0.005, 0.01, 0.02, 0.04)
 
 
