@@ -127,14 +127,21 @@ def sites_in(rel: str, source: str, classes: set[str] | None = None) -> list[Sit
     classes = (set(error_classes()) | BUILTIN) if classes is None else classes
     sites: list[Site] = []
 
-    def visit(node: ast.AST, func: str) -> None:
+    def visit(node: ast.AST, func: str, caught: dict[str, str]) -> None:
         for child in ast.iter_child_nodes(node):
             name = func
+            inner = caught
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 name = child.name
+            if isinstance(child, ast.ExceptHandler) and child.name and isinstance(child.type, ast.Name | ast.Attribute):
+                t = child.type
+                inner = {**caught, child.name: t.id if isinstance(t, ast.Name) else t.attr}
             if isinstance(child, ast.Call):
                 f = child.func
                 cname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                if (isinstance(f, ast.Call) and isinstance(f.func, ast.Name) and f.func.id == "type"
+                        and len(f.args) == 1 and isinstance(f.args[0], ast.Name) and f.args[0].id in caught):
+                    cname = caught[f.args[0].id]  # `raise type(e)(more context)`: the caught class (or a subclass)
                 if cname in classes and cname != "KeyboardInterrupt":
                     args = list(child.args)
                     if cname == "DeviceError":
@@ -143,9 +150,9 @@ def sites_in(rel: str, source: str, classes: set[str] | None = None) -> list[Sit
                         msg = _literal(args[0]) if args else ""
                     sites.append(Site(cname, rel, func, msg if msg is not None else "(message built at run time)",
                                       (child.lineno, child.end_lineno or child.lineno)))
-            visit(child, name)
+            visit(child, name, inner)
 
-    visit(ast.parse(source, rel), "<module>")
+    visit(ast.parse(source, rel), "<module>", {})
     return [s for s in sites if not (s.cls in BUILTIN and s.message == "" and s.cls == "AssertionError")]
 
 
