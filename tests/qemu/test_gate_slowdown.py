@@ -25,7 +25,7 @@ def build_slow_variant(out: Path, iters: int) -> ImageEntry:
     spec = tomllib.loads((root / "firmware/images.toml").read_text())
     img = next(i for i in spec["image"] if i["name"] == IMAGE)
     board = spec["boards"][img["board"]]
-    model = [s for s in ib._expand(root, img["sources"]) if not s.endswith("baseline_model.c")]
+    model = [s for s in ib._expand(root, img["sources"], "firmware/images.toml") if not s.endswith("baseline_model.c")]
     sources = list(board["sources"]) + ib.AGENT_SOURCES + model + ["firmware/tests/slowdown_baseline.c"]
     include = list(dict.fromkeys(list(board["include"]) + ib.AGENT_INCLUDE + ["firmware/models/baseline"]))
     flags = (list(board["cflags"]) + ib.COMMON_CFLAGS + [f"-I{d}" for d in include]
