@@ -375,8 +375,9 @@ def check_genome(bits: GruBits, input_size: int, hidden_size: int, kernels: bool
     for m in MATRICES:
         wb, bb = g.matrix_bits(m), g.bias_bits(m)
         what = f"operator W_{m} ({MATRIX_DOC[m]})"
-        if kernels and wb not in KERNEL_WEIGHT_BITS:
-            raise ConfigError(f"{what}: {wb}-bit weights; the kernels implement "
+        if kernels and wb not in KERNEL_WEIGHT_BITS:  # an invariant, not a user error: GruBits accepts 2..8,
+            # all of which the kernels implement; this guards a change to either range
+            raise RuntimeError(f"{what}: {wb}-bit weights; the kernels implement "
                               f"{', '.join(map(str, KERNEL_WEIGHT_BITS))} bits")
         if kernels and bb not in KERNEL_BIAS_BITS:
             raise ConfigError(f"{what}: {bb}-bit bias; the kernels store biases in "
