@@ -1,7 +1,7 @@
 """`bench probes train|evaluate`: the mask probes of exported DynCP models (docs/probes.md).
 
     bench probes train MODEL... [--data DIR] [--set DIR] [--holdout-every N] [--max-iter N]
-                       [--no-input-probes]     fit, export (probes.npz / probes.json), evaluate
+                       [--context K] [--no-input-probes]   fit, export (probes.npz / probes.json), evaluate
     bench probes evaluate MODEL... [--set DIR] [--no-write]   test-set figures next to baselines
 
 The implementation is bench.models.probes.{train,evaluate}.main; this command is its entry.
@@ -27,6 +27,8 @@ class Probes(Command):
         t.add_argument("--set", dest="set_path", help="test set (default: the shipped one)")
         t.add_argument("--holdout-every", type=int, help="hold out every N-th train utterance (5)")
         t.add_argument("--max-iter", type=int, help="L-BFGS iterations per fit (500)")
+        t.add_argument("--context", type=int, metavar="K",
+                       help="also the previous K frames' mask bits (0; K > 0: host-evaluated only, no C export)")
         t.add_argument("--no-input-probes", action="store_true",
                        help="skip the comparison probes on the input spectrum (float, not exported)")
         e = sub.add_parser("evaluate", help="the probes on a test set next to WebRTC VAD and WORLD F0")
@@ -40,7 +42,7 @@ class Probes(Command):
 
             opts = forward_argv(args, {"no_input_probes": "--no-input-probes"},
                                 {"data": "--data", "set_path": "--set", "holdout_every": "--holdout-every",
-                                 "max_iter": "--max-iter"})
+                                 "max_iter": "--max-iter", "context": "--context"})
             return int(main([*args.models, *opts]))
         from bench.models.probes.evaluate import main as evaluate_main
 

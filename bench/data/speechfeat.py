@@ -58,6 +58,7 @@ def load_speech_task(set_dir: str | Path, task: str, voices: tuple[str, ...] | N
     ``voices``: keep only the utterances spoken by these voices (bench.data.speechsplit)."""
     from bench.data.loader import load_set
     from bench.data.noises import NOISE_CLASSES
+    from bench.data.speakers import speaker_of
 
     if task not in ("vad", "noise"):
         raise DataError(f"speech task must be 'vad' or 'noise', not {task!r}")
@@ -67,7 +68,7 @@ def load_speech_task(set_dir: str | Path, task: str, voices: tuple[str, ...] | N
     ids: list[str] = []
     spoken: list[str] = []
     for u in ts:
-        voice = str(u.meta.get("voice", "")).strip()
+        voice = speaker_of(u) or ""
         if voices is not None and voice not in voices:
             continue
         f = log_band_features(u.noisy)
@@ -76,8 +77,9 @@ def load_speech_task(set_dir: str | Path, task: str, voices: tuple[str, ...] | N
         spoken.append(voice)
         if task == "vad":
             v = np.asarray(u.frame_labels(HOP).vad, np.int64)
-            if v.size != len(f):
-                raise DataError(f"{u.id}: {v.size} VAD labels for {len(f)} frames")
+            if v.size != len(f):  # an invariant, not a user error: the loader pairs clean and noisy of one
+                # length and its labels have ceil(n / hop) frames, as log_band_features has
+                raise RuntimeError(f"{u.id}: {v.size} VAD labels for {len(f)} frames")
             labels.append(v)
         else:
             if u.noise_class not in NOISE_CLASSES:

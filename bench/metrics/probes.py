@@ -2,7 +2,9 @@
 
 vad_scores       accuracy, precision, recall and F1 of per-frame speech decisions
 class_confusion  accuracy and confusion matrix of noise-class predictions
-f0_scores        R^2 and gross pitch error of F0 estimates on reference-voiced frames
+f0_scores        R^2 (pooled and within voice) and gross pitch error of F0 estimates on
+                 reference-voiced frames, optionally only those a gate (a VAD decision) passes
+r2_within        R^2 after removing each group's (speaker's) mean of reference and estimate
 
 All take plain arrays (one entry per frame or per utterance) and return frozen
 dataclasses of floats; a score that is undefined for the input (no speech frames,
@@ -142,10 +144,14 @@ class F0Scores:
     n_both: int
     r2_both: float
     gpe_both: float
+    r2_within_voice: float = Unscorable("no speaker per frame given")
+    n_speakers: int = 0
 
     def __post_init__(self) -> None:
         if self.n_voiced < 0 or self.n_both < 0 or self.n_both > self.n_voiced:
             raise ValueError("need 0 <= n_both <= n_voiced")
+        if self.n_speakers < 0:
+            raise ValueError("n_speakers must be non-negative")
 
 
 def _r2(ref: np.ndarray, est: np.ndarray) -> float:
@@ -155,26 +161,53 @@ def _r2(ref: np.ndarray, est: np.ndarray) -> float:
     return 1.0 - float(np.sum((est - ref) ** 2)) / ss_tot
 
 
+def r2_within(reference: npt.ArrayLike, estimate: npt.ArrayLike, groups: npt.ArrayLike) -> float:
+    """R^2 within groups: each group's mean of the reference and, separately, of the estimate is
+    removed (over that group's frames here), then ``1 - sum (e' - r')^2 / sum r'^2``. A constant
+    offset per group (which speaker it is) neither helps nor hurts; only the contour within a
+    group counts. Unscorable when no group's reference varies."""
+    ref = np.asarray(reference, dtype=np.float64)
+    est = np.asarray(estimate, dtype=np.float64)
+    g = np.asarray(groups)
+    _same_len("r2_within", ref, est)
+    _same_len("r2_within", ref, g)
+    _, inv = np.unique(g, return_inverse=True)
+    inv = inv.ravel()
+    n = np.bincount(inv).astype(np.float64)
+    rc = ref - (np.bincount(inv, ref) / n)[inv]
+    ec = est - (np.bincount(inv, est) / n)[inv]
+    ss_tot = float(np.sum(rc**2))
+    if ss_tot <= 1e-12 * max(1.0, float(np.sum(ref**2))):
+        return Unscorable("reference F0 has no variance within any speaker on the scored frames")
+    return 1.0 - float(np.sum((ec - rc) ** 2)) / ss_tot
+
+
 def f0_scores(
     reference_f0: npt.ArrayLike,
     estimate_f0: npt.ArrayLike,
     reference_voiced: npt.ArrayLike | None = None,
     *,
+    speaker: npt.ArrayLike | None = None,
+    gate: npt.ArrayLike | None = None,
     tolerance: float = GPE_TOLERANCE,
 ) -> F0Scores:
     """F0 estimate vs reference, one value per frame.
 
     Reference-voiced frames: ``reference_voiced`` if given, else ``reference_f0 > 0``. An
     estimate <= 0 or NaN means "unvoiced" (a regression probe that always outputs a
-    positive F0 is never unvoiced).
+    positive F0 is never unvoiced). ``gate`` (bool per frame, e.g. a VAD decision) restricts
+    the scored frames to the reference-voiced frames it passes (n_voiced counts those).
 
-    On the reference-voiced frames (what a probe is judged on):
+    On the (gated) reference-voiced frames (what a probe is judged on):
       r2      1 - sum (est - ref)^2 / sum (ref - mean ref)^2, an unvoiced estimate counting 0 Hz
+      r2_within_voice  the same after removing each speaker's mean of ref and of est over its
+              scored frames (:func:`r2_within`; ``speaker``: a label per frame); Unscorable
+              without ``speaker``. Speaker identity cannot inflate it.
       gpe     fraction with |est - ref| > tolerance * ref, an unvoiced estimate a gross error
       mae_hz  mean |est - ref|
     On the frames voiced in both (the classical definitions, for pitch trackers):
       r2_both, gpe_both
-    On all frames:
+    On all frames (not gated):
       voicing_error  fraction of frames whose voiced/unvoiced decisions differ
     """
     ref = np.asarray(reference_f0, dtype=np.float64)
@@ -190,12 +223,20 @@ def f0_scores(
     est0 = np.where(np.isfinite(est), est, 0.0)
     est_voiced = est0 > 0
     vde: float = float(np.mean(voiced != est_voiced)) if ref.size else Unscorable("no frames")
+    if gate is not None:
+        g = np.asarray(gate)
+        _same_len("f0_scores", ref, g)
+        voiced = voiced & g.astype(bool)
+    spk = None
+    if speaker is not None:
+        spk = np.asarray(speaker)
+        _same_len("f0_scores", ref, spk)
     nv = int(np.count_nonzero(voiced))
     both = voiced & est_voiced
     nb = int(np.count_nonzero(both))
     if nv == 0:
-        nan = Unscorable("no voiced frame in the reference")
-        return F0Scores(0, nan, nan, nan, vde, 0, nan, nan)
+        nan = Unscorable("no voiced frame in the reference" + (" that the gate passes" if gate is not None else ""))
+        return F0Scores(0, nan, nan, nan, vde, 0, nan, nan, nan)
     r, e = ref[voiced], est0[voiced]
     gpe = float(np.mean(np.abs(e - r) > tolerance * r))
     mae = float(np.mean(np.abs(e - r)))
@@ -205,4 +246,7 @@ def f0_scores(
         r2_both = _r2(rb, eb)
     else:
         gpe_both = r2_both = Unscorable("no frame voiced in both reference and estimate")
-    return F0Scores(nv, _r2(r, e), gpe, mae, vde, nb, r2_both, gpe_both)
+    if spk is None:
+        return F0Scores(nv, _r2(r, e), gpe, mae, vde, nb, r2_both, gpe_both)
+    within = r2_within(r, e, spk[voiced])
+    return F0Scores(nv, _r2(r, e), gpe, mae, vde, nb, r2_both, gpe_both, within, int(np.unique(spk[voiced]).size))

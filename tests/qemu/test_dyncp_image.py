@@ -8,9 +8,9 @@ import pyarrow.compute as pc
 import pytest
 
 from bench.data.loader import load_set
+from bench.families.dyncp.view import mask_bits
 from bench.models.dyncp import intnet
 from bench.models.dyncp.refs import model_dir, quant_model
-from bench.families.dyncp.view import mask_bits
 from bench.runner import Runner, RunOptions
 
 TARGET = "qemu-mps2-an386-sh"
@@ -99,3 +99,8 @@ def test_counts_repeat_exactly_and_view_is_written(results_dir, shipped):
     assert 0.2 < float(np.mean(v["kept_fraction"]["target"])) < 0.35
     assert v["mask_agreement_target_vs_float"] > 0.98
     assert (a.image_dir(R25) / "dyncp-instructions.png").is_file()
+    # the probes of the run: F0 within voice (the utterance's voice) and gated by the probe's VAD
+    pt, pf = v["probes"]["target"], v["probes"]["float_masks"]
+    assert pt["f0"]["n_speakers"] == 1 and pt["f0"]["r2_within_voice"] is not None
+    assert pt["f0_vad_gated"]["gate"] == "probe VAD" and 0 < pt["f0_vad_gated"]["n_voiced"] <= pt["f0"]["n_voiced"]
+    assert abs(pt["f0"]["r2_within_voice"] - pf["f0"]["r2_within_voice"]) < 0.05

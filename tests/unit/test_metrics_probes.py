@@ -9,7 +9,7 @@ import pytest
 
 from bench.errors import MetricError
 from bench.metrics.fidelity import bit_exact_fraction, fidelity, mask_agreement, max_abs_error, snr_of_difference
-from bench.metrics.probes import class_confusion, f0_scores, vad_scores
+from bench.metrics.probes import class_confusion, f0_scores, r2_within, vad_scores
 from bench.metrics.scores import reason_of
 
 
@@ -138,3 +138,76 @@ def test_mask_agreement_by_hand() -> None:
     assert m.max_abs == pytest.approx(0.6) and m.mean_abs == pytest.approx((0.05 + 0.6 + 0.2) / 6)
     assert mask_agreement(a, b, tolerance=0.1).agreement == pytest.approx(4 / 6)
     assert m.binary_agreement == pytest.approx(4 / 6)  # bins 1,0 (1.0 vs 0.4) and 1,2 (0.6 vs 0.4) differ
+
+
+# -- F0 within voice, gated ----------------------------------------------------------------
+
+def _two_voices(seed: int = 0):
+    """Two speakers 100 Hz apart (110 and 210 Hz), each with a +-10 Hz pitch contour."""
+    rng = np.random.default_rng(seed)
+    contour = 10.0 * np.sin(np.arange(40) / 3.0)
+    ref = np.concatenate([110.0 + contour, 210.0 - contour])
+    spk = np.repeat(["low", "high"], 40)
+    return ref, spk, contour, rng
+
+
+def test_speaker_offsets_inflate_pooled_r2_not_within_voice():
+    ref, spk, _, rng = _two_voices()
+    # the estimate knows only who speaks: each speaker's mean pitch plus noise, no contour
+    est = np.where(spk == "low", 110.0, 210.0) + rng.normal(0, 2.0, ref.size)
+    s = f0_scores(ref, est, speaker=spk)
+    assert s.r2 > 0.95  # pooled: the 100 Hz between the voices dominates the variance
+    assert s.r2_within_voice < 0.05  # within a voice it explains nothing of the contour
+    assert s.n_speakers == 2
+    rc = ref - np.where(spk == "low", ref[:40].mean(), ref[40:].mean())
+    ec = est - np.where(spk == "low", est[:40].mean(), est[40:].mean())
+    assert s.r2_within_voice == pytest.approx(1 - np.sum((ec - rc) ** 2) / np.sum(rc**2))
+
+
+def test_contour_tracked_with_wrong_offsets_scores_within_voice_only():
+    ref, spk, contour, _ = _two_voices()
+    # the contour exactly, but both voices put at 160 Hz (+ a per-voice offset error)
+    est = 160.0 + (ref - np.where(spk == "low", 110.0, 210.0)) + np.where(spk == "low", 5.0, -5.0)
+    s = f0_scores(ref, est, speaker=spk)
+    assert s.r2 < 0.1
+    assert s.r2_within_voice == pytest.approx(1.0)
+
+
+def test_within_voice_needs_speakers_and_variance():
+    ref, spk, _, _ = _two_voices()
+    s = f0_scores(ref, ref)
+    assert math.isnan(s.r2_within_voice) and "no speaker" in reason_of(s.r2_within_voice)
+    flat = f0_scores(np.array([100.0, 100.0, 200.0, 200.0]), np.array([90.0, 95.0, 190.0, 180.0]),
+                     speaker=["a", "a", "b", "b"])
+    assert flat.r2 == pytest.approx(1 - (100 + 25 + 100 + 400) / 10000)
+    assert math.isnan(flat.r2_within_voice) and "no variance within any speaker" in reason_of(flat.r2_within_voice)
+    with pytest.raises(MetricError, match="same frame grid"):
+        f0_scores(ref, ref, speaker=spk[:-1])
+
+
+def test_within_voice_uses_only_the_scored_frames():
+    # an unvoiced frame (ref 0) of speaker a must not shift a's means
+    ref = np.array([0.0, 100.0, 120.0, 200.0, 220.0])
+    est = np.array([500.0, 101.0, 119.0, 201.0, 219.0])
+    spk = ["a", "a", "a", "b", "b"]
+    s = f0_scores(ref, est, speaker=spk)
+    assert s.n_voiced == 4 and s.n_speakers == 2
+    # within: ref' = -10, 10, -10, 10; est' = -9, 9, -9, 9
+    assert s.r2_within_voice == pytest.approx(1 - 4 * 1.0 / 400)
+    assert r2_within([100.0, 120.0, 200.0, 220.0], [101.0, 119.0, 201.0, 219.0], ["a", "a", "b", "b"]) == \
+        pytest.approx(s.r2_within_voice)
+
+
+def test_gate_restricts_the_scored_frames():
+    ref = np.array([100.0, 200.0, 300.0, 0.0, 150.0])
+    est = np.array([100.0, 100.0, 300.0, 80.0, 150.0])
+    vad = np.array([True, False, True, True, True])  # misses frame 1 (the big error), passes unvoiced 3
+    all_v = f0_scores(ref, est)
+    gated = f0_scores(ref, est, gate=vad)
+    assert all_v.n_voiced == 4 and all_v.gpe == 0.25
+    assert gated.n_voiced == 3 and gated.gpe == 0.0 and gated.r2 == 1.0  # frames 0, 2, 4
+    assert gated.voicing_error == all_v.voicing_error  # over all frames, not gated
+    nothing = f0_scores(ref, est, gate=np.zeros(5, bool))
+    assert nothing.n_voiced == 0 and "gate" in reason_of(nothing.r2)
+    with pytest.raises(MetricError):
+        f0_scores(ref, est, gate=vad[:3])

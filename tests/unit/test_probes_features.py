@@ -11,6 +11,7 @@ from bench.errors import ConfigError
 from bench.models.dyncp.golden import pack_mask
 from bench.models.probes.features import (
     UttFrames,
+    context_bits,
     flatten_masks,
     load_frameset,
     pack_bits,
@@ -81,3 +82,49 @@ def test_stack():
     fs = stack([a, b])
     assert fs.frame_class.tolist() == [1, 1, 1, 0, 0]
     assert fs.utt_class.tolist() == [1, 0]
+
+
+# -- temporal context ----------------------------------------------------------------------
+
+def test_context_zero_is_todays_features():
+    fs = frameset(n_utts=3, frames=7, n_blocks=2, n_channels=5, seed=2)
+    out = context_bits(fs.bits, 0, fs.utt_index)
+    assert out is fs.bits or np.array_equal(out, fs.bits)
+    assert out.shape == fs.bits.shape and out.dtype == fs.bits.dtype
+
+
+def test_context_stacks_previous_frames_and_pads_each_utterance_start():
+    fs = frameset(n_utts=3, frames=7, n_blocks=2, n_channels=5, seed=2)
+    k, n = 2, fs.bits.shape[1]
+    out = context_bits(fs.bits, k, fs.utt_index)
+    assert out.shape == (fs.bits.shape[0], (k + 1) * n) and out.dtype == bool
+    for u in range(fs.n_utts):
+        idx = np.flatnonzero(fs.utt_index == u)
+        x, y = fs.bits[idx], out[idx]
+        for t in range(idx.size):
+            for lag in range(k + 1):
+                want = x[t - lag] if t >= lag else np.zeros(n, bool)  # no bit set before the start
+                assert np.array_equal(y[t, lag * n:(lag + 1) * n], want), (u, t, lag)
+    # the first frame of utterance 1 does not see the last frames of utterance 0
+    first1 = np.flatnonzero(fs.utt_index == 1)[0]
+    assert not out[first1, n:].any()
+    # one utterance (no utt_index) is the same as its slice of the stacked set
+    idx = np.flatnonzero(fs.utt_index == 2)
+    assert np.array_equal(context_bits(fs.bits[idx], k), out[idx])
+
+
+def test_context_on_float_features_and_short_utterances():
+    x = np.arange(6, dtype=np.float32).reshape(3, 2) + 1
+    y = context_bits(x, 4)
+    assert y.shape == (3, 10) and y.dtype == np.float32
+    assert y[2].tolist() == [5, 6, 3, 4, 1, 2, 0, 0, 0, 0]
+    assert not y[0, 2:].any()
+    with pytest.raises(ConfigError):
+        context_bits(x, -1)
+    with pytest.raises(ConfigError):
+        context_bits(x, 1, np.zeros(2, np.int64))
+
+
+def test_context_needs_a_frame_matrix():
+    with pytest.raises(ConfigError, match=r"context features need frames \(T, n\), got shape \(6,\)"):
+        context_bits(np.zeros(6, np.uint8), 2)

@@ -18,6 +18,7 @@ from bench.models.probes.quant import (
     dequantized,
     headroom,
     load_npz,
+    macs_per_frame,
     probe_names,
     quantize,
     save_npz,
@@ -133,3 +134,36 @@ def test_files_roundtrip(tmp_path, trained):
     src = c_source(q)
     assert f"int16_t dyncp_probes_weights[{fp.n_bits} * {q.n_probes}]" in src
     assert src.count("\n    ") == fp.n_bits  # one row per bit
+
+
+def test_context_probes_roundtrip_and_refuse_the_c_export(tmp_path):
+    rng = np.random.default_rng(4)
+    n_blocks, n_channels, k = 2, 20, 2
+    fp = FloatProbes(rng.normal(0, 1, ((k + 1) * n_blocks * n_channels, 5)), np.array([0.1, 0, 0, 0, 150.0]),
+                     ("c0", "c1", "c2"), n_blocks, n_channels, context=k)
+    assert (fp.n_bits, fp.n_features) == (40, 120)
+    assert macs_per_frame(fp) == 3 * macs_per_frame(_random_float(rng, n_blocks, n_channels)) == 600
+    q = quantize(fp)
+    assert q.context == k and q.weights.shape == (120, 5)
+    save_npz(tmp_path / "probes.npz", fp, q)
+    fp2, q2 = load_npz(tmp_path)
+    assert fp2.context == k and q2.context == k and np.array_equal(q2.weights, q.weights)
+    feats = rng.random((4, 120)) < 0.5
+    assert probe_scores(feats, q).shape == (4, 5)
+    with pytest.raises(ConfigError, match=r"120 features \(3 frames of 40 mask bits\)"):
+        probe_scores(feats[:, :40], q)
+    with pytest.raises(ConfigError, match="temporal context of 2 previous frames.*host-evaluated only"):
+        c_source(q)
+    with pytest.raises(ConfigError, match="do not fit"):
+        FloatProbes(fp.weight[:40], fp.bias, fp.classes, n_blocks, n_channels, context=k)
+    with pytest.raises(ConfigError, match="context"):
+        FloatProbes(fp.weight, fp.bias, fp.classes, n_blocks, n_channels, context=-1)
+
+
+def test_probes_without_context_in_the_file_load_as_context_zero(tmp_path, trained):
+    _, fp = trained
+    q = quantize(fp)
+    np.savez(tmp_path / "probes.npz", weights=q.weights, bias=q.bias, shift=q.shift, float_weight=fp.weight,
+             float_bias=fp.bias, classes=np.array(fp.classes), n_blocks=np.int64(3), n_channels=np.int64(40))
+    fp2, q2 = load_npz(tmp_path)
+    assert fp2.context == 0 and q2.context == 0 and c_source(q2) == c_source(q)

@@ -3,6 +3,8 @@ that the probes learn what the bits encode, and the export figures."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from probes_synth import CLASSES, frameset
@@ -63,3 +65,26 @@ def test_export_info(fitted):
     assert e["probe_order"] == ["vad", "class:a", "class:b", "class:c", "f0_hz"]
     assert e["n_bits"] == 120 and all(h >= 0 for h in e["int32_headroom"])
     assert e["scale"] == [2.0 ** -s for s in e["shift"]]
+    assert e["context"] == 0 and e["n_features"] == 120 and e["macs_per_frame"] == 120 * 5
+    assert e["target"].startswith("C kernel")
+
+
+def test_context_fit_sees_the_previous_frames():
+    # the labels of frame t are coded in the bits of frame t - 1: a context-1 probe reads them
+    # from the "previous frame" half of its features, a k = 0 probe only through correlation
+    fs = frameset(n_utts=24, frames=50, seed=5)
+    early = np.zeros_like(fs.bits)
+    for u in range(fs.n_utts):
+        idx = np.flatnonzero(fs.utt_index == u)
+        early[idx[:-1]] = fs.bits[idx[1:]]
+    delayed = replace(fs, bits=early)
+    lams = (1e-2,)
+    kw = dict(holdout_every=4, vad_lams=lams, class_lams=lams, ridge_lams=(1.0, 0.1), max_iter=50)
+    fp0, info0 = fit_probes(delayed, 3, 40, CLASSES, **kw)
+    fp1, info1 = fit_probes(delayed, 3, 40, CLASSES, context=1, **kw)
+    assert fp0.context == 0 and fp0.weight.shape == (120, 5)
+    assert fp1.context == 1 and fp1.weight.shape == (240, 5)
+    assert info1["f0"]["held_out"]["r2"] > 0.7, (info0["f0"]["held_out"], info1["f0"]["held_out"])
+    assert info1["f0"]["held_out"]["r2"] > info0["f0"]["held_out"]["r2"] + 0.1
+    e = export_info(fp1, quantize(fp1))
+    assert e["n_features"] == 240 and e["macs_per_frame"] == 2 * 120 * 5 and "host only" in e["target"]

@@ -115,7 +115,9 @@ class Dyncp(Family):
 
             for label, path in (("VAD accuracy", ("vad", "accuracy")),
                                 ("noise class accuracy (utt.)", ("noise_class", "accuracy")),
-                                ("F0 R2 (voiced)", ("f0", "r2"))):
+                                ("F0 R2 (voiced)", ("f0", "r2")),
+                                ("F0 R2 within voice", ("f0", "r2_within_voice")),
+                                ("F0 R2 (voiced, probe VAD-gated)", ("f0_vad_gated", "r2"))):
                 rows.append((f"probe {label}: target", cell(pr.get("target"), *path),
                              f"float masks {cell(pr.get('float_masks'), *path)}"))
         return [TableSpec(f"{image}: dynamic channel pruning ({v['model']}, {v['utterances']} utterances)",

@@ -9,8 +9,9 @@
 * mask agreement target vs float reference (fraction of equal keep bits);
 * the mask probes (when the image returns PROBE TLVs and its model has probes.npz): VAD,
   noise class and F0 read out of the target's scores, and the same probes on the float
-  reference's masks, against the test set's labels; the reference baselines (webrtcvad,
-  pyworld) are the run's context.json;
+  reference's masks, against the test set's labels; F0 also within voice (each speaker's mean
+  removed, bench.data.speakers) and on the voiced frames the probe's own VAD calls speech;
+  the reference baselines (webrtcvad, pyworld) are the run's context.json;
 * ``dyncp-instructions.png`` (per-frame instructions over the first utterance beside its
   voice-activity label) and ``dyncp-kept.png`` (kept fraction per block).
 """
@@ -25,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from bench.data.loader import Utterance
+from bench.data.speakers import speakers_of
 from bench.images import ImageEntry
 from bench.results.store import Run
 
@@ -131,9 +133,10 @@ def _probes(run: Run, entry: ImageEntry, us: Sequence[Utterance], ref_bits: list
             outs_t.append(readout.decode_scores(scores, qp))
         outs_f.append(readout.run_probes(rb.reshape(rb.shape[0], -1), fp))
     classes = [u.noise_class for u in us]
-    res: dict[str, Any] = {"float_masks": readout.score_set(outs_f, labels, classes).to_dict()}
+    speakers = speakers_of(us)
+    res: dict[str, Any] = {"float_masks": readout.score_set(outs_f, labels, classes, speakers).to_dict()}
     if len(outs_t) == len(us):
-        res["target"] = readout.score_set(outs_t, labels, classes).to_dict()
+        res["target"] = readout.score_set(outs_t, labels, classes, speakers).to_dict()
         res["target_vs_float_probes"] = readout.agreement(outs_t, outs_f)
     else:
         res["target"] = None

@@ -54,11 +54,12 @@ class Nsnet2GruTask:
     @cached_property
     def halves(self) -> dict[str, list[Any]]:
         from bench.data.loader import load_set
+        from bench.data.speakers import speaker_of
         from bench.data.speechsplit import voices_for
 
         out: dict[str, list[Any]] = {"search": [], "report": []}
         for u in load_set(self.set_dir):
-            voice = str(u.meta.get("voice", "")).strip()
+            voice = speaker_of(u) or ""
             for half in out:
                 if voice in voices_for(half) and len(out[half]) < self.utts and u.clean is not None:
                     out[half].append(u)

@@ -7,13 +7,18 @@ bits on the noisy input, the float probes and the integer probes on them (the in
 exactly as the target computes them), scored against the set's labels at hop 256
 (bench.models.probes.readout); the baselines WebRTC VAD (aggressiveness 2 and 3) and WORLD
 Harvest F0, both on the noisy input and on the same frame grid; and how often float and
-integer probes decide the same. Updates the ``test`` section of ``<model>/probes.json`` and
-prints a Markdown table.
+integer probes decide the same. F0 is scored on all reference-voiced frames, within voice
+(each speaker's mean removed; bench.data.speakers.speaker_of: the ``voice`` of generated sets,
+the source recording of the real split) and on the reference-voiced frames the probe's own VAD
+calls speech. An utterance whose noise class the probes do not know (recorded-music of the
+diverse and real sets) counts for VAD and F0 but not for the class accuracy. Updates the
+``test`` section of ``<model>/probes.json`` and prints two Markdown tables (all probes; F0).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -23,12 +28,13 @@ from typing import Any
 
 from bench.data.labels import FrameLabels
 from bench.data.loader import TestSet, Utterance, load_set
+from bench.data.speakers import speakers_of
 from bench.errors import BenchError
 from bench.metrics.baselines import webrtc_vad_frames, world_f0_frames
 from bench.models.dyncp.config import HOP_LEN
 from bench.models.dyncp.reference import DyncpModel
 from bench.models.probes.features import UttFrames, utterance_frames
-from bench.models.probes.quant import JSON_FILE, FloatProbes, QuantProbes, load_npz
+from bench.models.probes.quant import JSON_FILE, FloatProbes, QuantProbes, load_npz, macs_per_frame
 from bench.models.probes.readout import ProbeOutputs, agreement, run_probes, score_f0, score_set, score_vad
 
 WEBRTC_MODES = (2, 3)
@@ -39,7 +45,8 @@ def frame_labels_of(f: UttFrames) -> FrameLabels:
     return FrameLabels(HOP_LEN, 16000, f.vad, f.f0_hz, f.voiced)
 
 
-def baselines(utts: Sequence[Utterance], labels: Sequence[FrameLabels]) -> dict[str, Any]:
+def baselines(utts: Sequence[Utterance], labels: Sequence[FrameLabels],
+              speakers: Sequence[str | None] | None = None) -> dict[str, Any]:
     """WebRTC VAD and WORLD Harvest F0 on the noisy inputs, on the hop-256 grid."""
     out: dict[str, Any] = {}
     for mode in WEBRTC_MODES:
@@ -48,7 +55,7 @@ def baselines(utts: Sequence[Utterance], labels: Sequence[FrameLabels]) -> dict[
         out[f"webrtcvad_{mode}"] = asdict(score_vad(pred, labels))
     f0 = [world_f0_frames(u.noisy, u.sample_rate, HOP_LEN)[0][: lab.n_frames] for u, lab in
           zip(utts, labels, strict=True)]
-    out["world_harvest_f0"] = asdict(score_f0(f0, labels))
+    out["world_harvest_f0"] = asdict(score_f0(f0, labels, speakers))
     return out
 
 
@@ -59,16 +66,22 @@ def evaluate_probes(
     utts = list(ts)
     if not utts:
         raise BenchError("no utterances to evaluate the probes on")
-    frames = [utterance_frames(model, u, fp.classes) for u in utts]
+    # a noise class the probes do not know: the utterance is unlabelled for them
+    frames = [utterance_frames(model, u if u.noise_class in (None, *fp.classes) else
+                               dataclasses.replace(u, noise_class=None), fp.classes) for u in utts]
     labels = [frame_labels_of(f) for f in frames]
     classes = [u.noise_class for u in utts]
+    speakers = speakers_of(utts)
     outs_f: list[ProbeOutputs] = [run_probes(f.bits, fp) for f in frames]
     outs_q: list[ProbeOutputs] = [run_probes(f.bits, q) for f in frames]
     res: dict[str, Any] = {
         "n_utts": len(utts),
         "n_frames": sum(f.n_frames for f in frames),
-        "float": score_set(outs_f, labels, classes).to_dict(),
-        "integer": score_set(outs_q, labels, classes).to_dict(),
+        "n_speakers": len({s for s in speakers if s is not None}),
+        "context": fp.context,
+        "macs_per_frame": macs_per_frame(fp),
+        "float": score_set(outs_f, labels, classes, speakers).to_dict(),
+        "integer": score_set(outs_q, labels, classes, speakers).to_dict(),
         "float_vs_integer": agreement(outs_f, outs_q),
         "per_utterance": [
             {
@@ -83,7 +96,7 @@ def evaluate_probes(
         ],
     }
     if with_baselines:
-        res["baselines"] = baselines(utts, labels)
+        res["baselines"] = baselines(utts, labels, speakers)
     return res
 
 
@@ -121,6 +134,27 @@ def table(rows: Sequence[tuple[str, dict[str, Any]]], base: dict[str, Any] | Non
     return "\n".join(lines)
 
 
+def f0_table(rows: Sequence[tuple[str, dict[str, Any]]], base: dict[str, Any] | None) -> str:
+    """Markdown table of the F0 figures: all reference-voiced frames, within voice, VAD-gated."""
+    lines = ["| F0 probe | context k | MACs / frame | voiced frames | R2 | R2 within voice | speakers "
+             "| VAD-gated frames (coverage) | R2 VAD-gated | R2 within voice VAD-gated | RMSE Hz | GPE |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in rows:
+        for kind in ("float", "integer"):
+            f, g = r[kind]["f0"], r[kind]["f0_vad_gated"]
+            lines.append(
+                f"| {name} {kind} | {r.get('context', 0)} | {r['macs_per_frame']:,} | {f['n_voiced']} | "
+                f"{_num(f['r2'])} | {_num(f['r2_within_voice'])} | {f['n_speakers']} | "
+                f"{g['n_voiced']} ({_pct(g['coverage'])}) | {_num(g['r2'])} | {_num(g['r2_within_voice'])} | "
+                f"{_num(f['rmse_hz'], '.1f')} | {_pct(f['gpe'])} |")
+    if base:
+        f = base["world_harvest_f0"]
+        lines.append(f"| WORLD Harvest, noisy (unvoiced = 0 Hz) | - | - | {f['n_voiced']} | {_num(f['r2'])} | "
+                     f"{_num(f['r2_within_voice'])} | {f['n_speakers']} | - | - | - | {_num(f['rmse_hz'], '.1f')} | "
+                     f"{_pct(f['gpe'])} |")
+    return "\n".join(lines)
+
+
 def update_json(model_dir: Path, test: dict[str, Any]) -> None:
     p = model_dir / JSON_FILE
     doc = json.loads(p.read_text()) if p.is_file() else {}
@@ -148,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 update_json(Path(d), r)
             rows.append((Path(d).name, r))
         print(table(rows, base))
+        print()
+        print(f0_table(rows, base))
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -66,6 +66,38 @@ def unpack_words(words: npt.ArrayLike, n_blocks: int, n_channels: int) -> BoolAr
     return np.ascontiguousarray(bits.reshape(*lead, n_blocks, nw * 32)[..., :n_channels].reshape(*lead, -1))
 
 
+def context_bits(bits: npt.ArrayLike, k: int, utt_index: npt.ArrayLike | None = None) -> np.ndarray:
+    """Features with a temporal context of ``k`` frames: frame t gets ``[x_t, x_{t-1}, ..., x_{t-k}]``
+    ((T, (k + 1) n) from (T, n)); a frame before its utterance's first is all zeros (no bit set,
+    what a history cleared at RESET_STATE holds). ``utt_index`` (N,): the utterance of each frame
+    when the frames of several utterances are stacked (each utterance's frames contiguous, in
+    order); None: one utterance. k = 0 returns the features as they are."""
+    x = np.asarray(bits)
+    if k < 0:
+        raise ConfigError(f"probe context must be >= 0 frames, got {k}")
+    if k == 0:
+        return x
+    if x.ndim != 2:
+        raise ConfigError(f"context features need frames (T, n), got shape {x.shape}")
+    t = x.shape[0]
+    if utt_index is None:
+        pos = np.arange(t)
+    else:
+        u = np.asarray(utt_index).ravel()
+        if u.size != t:
+            raise ConfigError(f"{t} frames but {u.size} utterance indices")
+        starts = np.r_[True, u[1:] != u[:-1]] if t else np.zeros(0, bool)
+        first = np.maximum.accumulate(np.where(starts, np.arange(t), 0)) if t else np.zeros(0, np.int64)
+        pos = np.arange(t) - first
+    n = x.shape[1]
+    out = np.zeros((t, (k + 1) * n), dtype=x.dtype)
+    out[:, :n] = x
+    for lag in range(1, k + 1):
+        have = np.flatnonzero(pos >= lag)  # frames with a lag-th predecessor in their utterance
+        out[have, lag * n:(lag + 1) * n] = x[have - lag]
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class UttFrames:
     """One utterance's probe inputs and targets on the hop-256 grid (T frames)."""

@@ -18,10 +18,13 @@ from bench.models.probes.quant import QuantProbes
 
 
 def probe_scores(mask_bits: npt.ArrayLike, q: QuantProbes) -> npt.NDArray[np.int32]:
-    """Integer scores of one frame's bits (n_bits,) -> (P,), or of frames (T, n_bits) -> (T, P)."""
+    """Integer scores of one frame's bits (n_bits,) -> (P,), or of frames (T, n_bits) -> (T, P).
+    Probes with a temporal context take the context features (n_features = (k + 1) n_bits,
+    features.context_bits) instead; the C kernel has k = 0 only."""
     b = np.asarray(mask_bits, dtype=bool)
-    if b.shape[-1] != q.n_bits:
-        raise ConfigError(f"probes take {q.n_bits} mask bits per frame, got {b.shape[-1]}")
+    if b.shape[-1] != q.n_features:
+        what = "mask bits" if q.context == 0 else f"features ({q.context + 1} frames of {q.n_bits} mask bits)"
+        raise ConfigError(f"probes take {q.n_features} {what} per frame, got {b.shape[-1]}")
     acc = b.astype(np.int64) @ q.weights.astype(np.int64) + q.bias.astype(np.int64)
     return acc.astype(np.int32)
 

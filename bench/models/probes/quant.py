@@ -9,9 +9,14 @@ take the argmax of the integer scores; F0) one power-of-two scale ``2^-shift``:
 shift for which every weight fits int16 and ``|bias| + sum |weights| < 2^31`` (so the score,
 an exact int32 sum, cannot overflow for any mask). A probe's value is ``score * 2^-shift``.
 
-``probes.npz`` holds both (``weights`` int16 (n_bits, P), ``bias`` int32 (P,), ``shift``
+``probes.npz`` holds both (``weights`` int16 (n_features, P), ``bias`` int32 (P,), ``shift``
 int32 (P,), ``float_weight`` / ``float_bias`` float64, ``classes``, ``n_blocks``,
-``n_channels``); no pickle.
+``n_channels``, ``context``; a file without ``context`` has k = 0); no pickle.
+
+Temporal context (``context`` = k, default 0): the features of a frame are its n_bits mask bits
+and those of the previous k frames (features.context_bits), n_features = (k + 1) n_bits, rows
+``j * n_bits + i`` = bit i of frame t - j. The target's C kernel computes k = 0 only:
+``c_source`` refuses a probe with k > 0 (host-evaluated only).
 """
 
 from __future__ import annotations
@@ -44,30 +49,38 @@ def groups(n_classes: int) -> tuple[tuple[int, ...], ...]:
 class FloatProbes:
     """All probes as one float linear map on the mask bits: scores = bits @ weight + bias."""
 
-    weight: npt.NDArray[np.float64]  # (n_bits, P)
+    weight: npt.NDArray[np.float64]  # (n_features, P)
     bias: npt.NDArray[np.float64]  # (P,)
     classes: tuple[str, ...]
     n_blocks: int
     n_channels: int
+    context: int = 0  # previous frames in the features (see the module doc)
 
     def __post_init__(self) -> None:
         p = len(self.classes) + 2
-        if self.weight.shape != (self.n_blocks * self.n_channels, p) or self.bias.shape != (p,):
+        _check_context(self.context)
+        if self.weight.shape != (self.n_features, p) or self.bias.shape != (p,):
             raise ConfigError(
                 f"probe weights {self.weight.shape} / bias {self.bias.shape} do not fit "
-                f"{self.n_blocks} x {self.n_channels} bits and {p} probes"
+                f"{self.n_blocks} x {self.n_channels} bits{_frames(self.context)} and {p} probes"
             )
 
     @property
     def n_bits(self) -> int:
+        """Mask bits of one frame."""
         return self.n_blocks * self.n_channels
+
+    @property
+    def n_features(self) -> int:
+        """Features of one frame: its mask bits and the previous ``context`` frames'."""
+        return (self.context + 1) * self.n_bits
 
     @property
     def n_probes(self) -> int:
         return len(self.classes) + 2
 
     def scores(self, bits: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Float scores (..., P) of bits (..., n_bits): VAD logit, class logits, F0 Hz."""
+        """Float scores (..., P) of features (..., n_features): VAD logit, class logits, F0 Hz."""
         return np.asarray(bits, dtype=np.float64) @ self.weight + self.bias
 
 
@@ -75,18 +88,20 @@ class FloatProbes:
 class QuantProbes:
     """The integer probes: score = bias + sum of the weight rows of the set bits (int32)."""
 
-    weights: npt.NDArray[np.int16]  # (n_bits, P)
+    weights: npt.NDArray[np.int16]  # (n_features, P)
     bias: npt.NDArray[np.int32]  # (P,)
     shift: npt.NDArray[np.int32]  # (P,): value = score * 2^-shift
     classes: tuple[str, ...]
     n_blocks: int
     n_channels: int
+    context: int = 0  # previous frames in the features (see the module doc)
 
     def __post_init__(self) -> None:
         p = len(self.classes) + 2
+        _check_context(self.context)
         if self.weights.dtype != np.int16 or self.bias.dtype != np.int32 or self.shift.dtype != np.int32:
             raise ConfigError("integer probes need int16 weights, int32 bias and int32 shifts")
-        if self.weights.shape != (self.n_blocks * self.n_channels, p) or self.bias.shape != (p,):
+        if self.weights.shape != (self.n_features, p) or self.bias.shape != (p,):
             raise ConfigError(f"integer probe shapes {self.weights.shape} / {self.bias.shape} do not fit")
         if self.shift.shape != (p,):
             raise ConfigError(f"shift must be ({p},), got {self.shift.shape}")
@@ -95,7 +110,12 @@ class QuantProbes:
 
     @property
     def n_bits(self) -> int:
+        """Mask bits of one frame."""
         return self.n_blocks * self.n_channels
+
+    @property
+    def n_features(self) -> int:
+        return (self.context + 1) * self.n_bits
 
     @property
     def n_probes(self) -> int:
@@ -105,6 +125,21 @@ class QuantProbes:
     def scale(self) -> npt.NDArray[np.float64]:
         """Value of one score unit per probe (2^-shift)."""
         return np.ldexp(1.0, -self.shift.astype(np.int64))
+
+
+def _frames(k: int) -> str:
+    return f" x {k + 1} frames (context {k})" if k else ""
+
+
+def _check_context(k: int) -> None:
+    if not isinstance(k, int | np.integer) or k < 0:
+        raise ConfigError(f"probe context must be a whole number of frames >= 0, got {k!r}")
+
+
+def macs_per_frame(p: FloatProbes | QuantProbes) -> int:
+    """The probes' multiply-accumulates per frame as a dense product: n_features x P, i.e.
+    (context + 1) x the k = 0 cost (the C kernel adds only the rows of the set bits)."""
+    return p.n_features * p.n_probes
 
 
 def headroom(weights: np.ndarray, bias: np.ndarray) -> npt.NDArray[np.int64]:
@@ -136,7 +171,7 @@ def quantize(fp: FloatProbes, weight_bits: int = 16) -> QuantProbes:
     if not 2 <= weight_bits <= 16:
         raise ConfigError(f"weight_bits must be 2..16, got {weight_bits}")
     p = fp.n_probes
-    wq = np.zeros((fp.n_bits, p), np.int16)
+    wq = np.zeros((fp.n_features, p), np.int16)
     bq = np.zeros(p, np.int32)
     sh = np.zeros(p, np.int32)
     wmax = 2 ** (weight_bits - 1) - 1
@@ -146,14 +181,14 @@ def quantize(fp: FloatProbes, weight_bits: int = 16) -> QuantProbes:
         wq[:, idx] = np.round(np.ldexp(fp.weight[:, idx], s)).astype(np.int16)
         bq[idx] = np.round(np.ldexp(fp.bias[idx], s)).astype(np.int32)
         sh[idx] = s
-    return QuantProbes(wq, bq, sh, fp.classes, fp.n_blocks, fp.n_channels)
+    return QuantProbes(wq, bq, sh, fp.classes, fp.n_blocks, fp.n_channels, fp.context)
 
 
 def dequantized(q: QuantProbes) -> FloatProbes:
     """The float map the integer probes compute (weights * 2^-shift)."""
     sc = q.scale
     return FloatProbes(q.weights.astype(np.float64) * sc, q.bias.astype(np.float64) * sc, q.classes, q.n_blocks,
-                       q.n_channels)
+                       q.n_channels, q.context)
 
 
 def save_npz(path: str | Path, fp: FloatProbes, q: QuantProbes) -> None:
@@ -168,6 +203,7 @@ def save_npz(path: str | Path, fp: FloatProbes, q: QuantProbes) -> None:
         probe_names=np.array(probe_names(fp.classes)),
         n_blocks=np.int64(fp.n_blocks),
         n_channels=np.int64(fp.n_channels),
+        context=np.int64(fp.context),
     )
 
 
@@ -180,15 +216,23 @@ def load_npz(path: str | Path) -> tuple[FloatProbes, QuantProbes]:
     with np.load(p, allow_pickle=False) as z:
         classes = tuple(str(c) for c in z["classes"])
         nb, nc = int(z["n_blocks"]), int(z["n_channels"])
-        fp = FloatProbes(z["float_weight"].astype(np.float64), z["float_bias"].astype(np.float64), classes, nb, nc)
+        k = int(z["context"]) if "context" in z.files else 0
+        fp = FloatProbes(z["float_weight"].astype(np.float64), z["float_bias"].astype(np.float64), classes, nb, nc, k)
         q = QuantProbes(z["weights"].astype(np.int16), z["bias"].astype(np.int32), z["shift"].astype(np.int32),
-                        classes, nb, nc)
+                        classes, nb, nc, k)
     return fp, q
 
 
 def c_source(q: QuantProbes, prefix: str = "dyncp_probes") -> str:
     """C definitions of the integer probes for firmware/models/dyncp/dyncp_probes.h's struct
-    (``const dyncp_probes_t <prefix>_params``), for a generated params file."""
+    (``const dyncp_probes_t <prefix>_params``), for a generated params file. Refuses probes with
+    a temporal context: the C kernel scores one frame's mask words."""
+    if q.context:
+        raise ConfigError(
+            f"these probes use a temporal context of {q.context} previous frames; the C probe kernel "
+            "(firmware/models/dyncp/dyncp_probes.c) scores the current frame's mask only, so they are "
+            "host-evaluated only: export probes trained with context 0 (`bench probes train` without --context)"
+        )
     rows = []
     for i in range(q.n_bits):
         rows.append("    " + ", ".join(str(int(v)) for v in q.weights[i]) + ",")

@@ -2,15 +2,21 @@
 
     out = run_probes(bits, probes)          # bits (T, n_bits) bool, from the target or the reference
     out = decode_scores(scores, qprobes)    # or the target's PROBE TLV values (T, P) int32
-    rep = score_set([out, ...], [labels, ...], [noise_class, ...])
+    rep = score_set([out, ...], [labels, ...], [noise_class, ...], [speaker, ...])
 
 ``ProbeOutputs`` per utterance: per-frame VAD decision (logit > 0) and logit, per-frame class
 logits and argmax, the utterance's class (argmax of the frame logits summed over the
 utterance) and per-frame F0 (Hz; the regressor's value on every frame, meant for voiced ones).
 Scores: VAD accuracy, balanced accuracy and F1 over all frames; noise-class accuracy and
-confusion over utterances (and the per-frame accuracy); F0 R^2, RMSE and gross pitch error
-over the reference-voiced frames (bench.metrics.probes definitions; an unvoiced estimate
-counts 0 Hz).
+confusion over utterances (and the per-frame accuracy); F0 R^2, R^2 within voice (each
+speaker's mean removed; the speaker of an utterance is bench.data.speakers.speaker_of), RMSE
+and gross pitch error over the reference-voiced frames (bench.metrics.probes definitions; an
+unvoiced estimate counts 0 Hz), and the same over the reference-voiced frames that the probe's
+own VAD calls speech (``f0_vad_gated``).
+
+Probes with a temporal context k > 0 (``probes.context``) take the current frame's mask bits
+and the previous k frames' (features.context_bits); ``run_probes`` takes the mask bits of a
+whole utterance and builds the context itself. The target computes k = 0 only.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import numpy.typing as npt
 from bench.data.labels import FrameLabels
 from bench.errors import MetricError
 from bench.metrics.probes import class_confusion, f0_scores, vad_scores
+from bench.models.probes.features import context_bits
 from bench.models.probes.golden import ProbeValues, dequantize, split_values
 from bench.models.probes.quant import FloatProbes, QuantProbes
 
@@ -66,13 +73,15 @@ def _outputs(v: ProbeValues, classes: tuple[str, ...]) -> ProbeOutputs:
 
 
 def run_probes(bits: npt.ArrayLike, probes: FloatProbes | QuantProbes) -> ProbeOutputs:
-    """Probe outputs of mask bits (T, n_bits): float probes in float, integer probes exactly as
-    the target computes them (then dequantised)."""
+    """Probe outputs of one utterance's mask bits (T, n_bits), frame 0 first: float probes in
+    float, integer probes exactly as the target computes them (then dequantised); with the
+    probes' temporal context (``probes.context`` previous frames) built from these frames."""
     b = np.atleast_2d(np.asarray(bits))
     if isinstance(probes, QuantProbes) or b.dtype == bool:
         b = b.astype(bool)  # mask bits; float probes also take other (float) features
     if b.shape[1] != probes.n_bits:
         raise MetricError(f"probes take {probes.n_bits} mask bits per frame, got {b.shape[1]}")
+    b = context_bits(b, probes.context)
     if isinstance(probes, QuantProbes):
         from bench.models.probes.golden import probe_scores
 
@@ -109,7 +118,7 @@ class VadReport:
 
 @dataclass(frozen=True)
 class F0Report:
-    n_voiced: int
+    n_voiced: int  # reference-voiced frames scored (those the gate passes, when gated)
     r2: float | None
     rmse_hz: float | None
     mae_hz: float | None
@@ -117,6 +126,12 @@ class F0Report:
     n_both: int
     r2_both: float | None  # frames voiced in reference and estimate (for pitch trackers)
     rmse_both_hz: float | None
+    r2_within_voice: float | None = None  # each speaker's mean of ref and estimate removed
+    n_speakers: int = 0
+    within_voice_unscorable: str | None = None  # why r2_within_voice is None
+    gate: str | None = None  # what chose the scored frames besides the reference voicing
+    coverage: float | None = None  # gated: fraction of the reference-voiced frames scored
+    gate_unvoiced: float | None = None  # gated: fraction of the gate's frames that are not voiced
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,7 @@ class ClassReport:
     accuracy: float | None
     confusion: tuple[tuple[int, ...], ...]  # [true][predicted]
     frame_accuracy: float | None  # per-frame argmax vs the utterance's class
+    n_other_class: int = 0  # utterances whose noise class the probes do not know (not scored)
 
 
 def _cat(arrays: Sequence[npt.ArrayLike], dtype: Any) -> np.ndarray:
@@ -150,26 +166,64 @@ def score_vad(predictions: Sequence[npt.ArrayLike], labels: Sequence[FrameLabels
     return VadReport(s.n_frames, _f(s.accuracy), bal, _f(s.f1), _f(s.speech_fraction_ref), _f(s.speech_fraction_pred))
 
 
-def score_f0(estimates: Sequence[npt.ArrayLike], labels: Sequence[FrameLabels]) -> F0Report:
-    """Per-frame F0 estimates (Hz, <= 0 = unvoiced) vs the labels' F0 on reference-voiced frames."""
+def _speaker_frames(speakers: Sequence[str | None] | None, sizes: Sequence[int]) -> np.ndarray | None:
+    """One speaker label per frame, or None unless every utterance has a speaker."""
+    if speakers is None:
+        return None
+    if len(speakers) != len(sizes):
+        raise MetricError(f"{len(sizes)} predictions but {len(speakers)} speakers")
+    if any(s is None for s in speakers):
+        return None
+    return np.repeat(np.asarray([str(s) for s in speakers], dtype=object), sizes)
+
+
+def score_f0(
+    estimates: Sequence[npt.ArrayLike],
+    labels: Sequence[FrameLabels],
+    speakers: Sequence[str | None] | None = None,
+    gates: Sequence[npt.ArrayLike] | None = None,
+    gate_name: str = "gate",
+) -> F0Report:
+    """Per-frame F0 estimates (Hz, <= 0 = unvoiced) vs the labels' F0 on reference-voiced frames;
+    ``speakers`` (one per utterance, bench.data.speakers.speaker_of) adds R^2 within voice;
+    ``gates`` (bool per frame per utterance, e.g. the probe's VAD) scores only the
+    reference-voiced frames they pass."""
     sizes = [np.asarray(e).size for e in estimates]
     est = _cat(estimates, np.float64)
     ref = _labels(labels, sizes, "f0_hz", np.float64)
-    voiced = _labels(labels, sizes, "voiced", bool)
-    s = f0_scores(ref, est, voiced)
+    voiced_all = _labels(labels, sizes, "voiced", bool)
+    spk = _speaker_frames(speakers, sizes)
+    gate = None
+    if gates is not None:
+        if [np.asarray(g).size for g in gates] != sizes:
+            raise MetricError("score_f0: every gate needs one value per frame of its estimate")
+        gate = _cat(gates, bool)
+    s = f0_scores(ref, est, voiced_all, speaker=spk, gate=gate)
+    voiced = voiced_all if gate is None else voiced_all & gate
     e0 = np.where(np.isfinite(est) & (est > 0), est, 0.0)
     both = voiced & (e0 > 0)
     rmse = float(np.sqrt(np.mean((e0[voiced] - ref[voiced]) ** 2))) if voiced.any() else None
     rmse_b = float(np.sqrt(np.mean((e0[both] - ref[both]) ** 2))) if both.any() else None
-    return F0Report(s.n_voiced, _f(s.r2), rmse, _f(s.mae_hz), _f(s.gpe), s.n_both, _f(s.r2_both), rmse_b)
+    why = None if _f(s.r2_within_voice) is not None else (
+        "no speaker for some utterances" if speakers is not None and spk is None
+        else str(getattr(s.r2_within_voice, "reason", "nan")))
+    gated: dict[str, Any] = {}
+    if gate is not None:
+        gated = {"gate": gate_name,
+                 "coverage": float(voiced.sum() / voiced_all.sum()) if voiced_all.any() else None,
+                 "gate_unvoiced": float(np.mean(~voiced_all[gate])) if gate.any() else None}
+    return F0Report(s.n_voiced, _f(s.r2), rmse, _f(s.mae_hz), _f(s.gpe), s.n_both, _f(s.r2_both), rmse_b,
+                    _f(s.r2_within_voice), s.n_speakers, why, **gated)
 
 
 def score_classes(outputs: Sequence[ProbeOutputs], noise_classes: Sequence[str | None]) -> ClassReport:
-    """Utterance class (pooled frame logits) vs the true noise class; unlabelled utterances skipped."""
+    """Utterance class (pooled frame logits) vs the true noise class; unlabelled utterances, and
+    those whose class the probes do not know (e.g. recorded-music of the diverse sets), skipped."""
     if not outputs:
         raise MetricError("score_classes: no utterances")
     classes = outputs[0].classes
-    keep = [(o, c) for o, c in zip(outputs, noise_classes, strict=True) if c is not None]
+    keep = [(o, c) for o, c in zip(outputs, noise_classes, strict=True) if c is not None and c in classes]
+    other = sum(1 for c in noise_classes if c is not None and c not in classes)
     conf = class_confusion([c for _, c in keep], [o.utt_class for o, _ in keep], classes)
     fr = [np.mean(o.frame_class == classes.index(c)) * o.n_frames for o, c in keep]
     nf = sum(o.n_frames for o, _ in keep)
@@ -179,6 +233,7 @@ def score_classes(outputs: Sequence[ProbeOutputs], noise_classes: Sequence[str |
         _f(conf.accuracy) if conf.n else None,
         tuple(tuple(int(v) for v in row) for row in conf.matrix),
         float(sum(fr)) / nf if nf else None,
+        other,
     )
 
 
@@ -186,22 +241,29 @@ def score_classes(outputs: Sequence[ProbeOutputs], noise_classes: Sequence[str |
 class ProbeReport:
     vad: VadReport
     noise_class: ClassReport
-    f0: F0Report
+    f0: F0Report  # on all reference-voiced frames (the reference voicing is the gate)
+    f0_vad_gated: F0Report  # on the reference-voiced frames the probe's own VAD calls speech
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def score_set(
-    outputs: Sequence[ProbeOutputs], labels: Sequence[FrameLabels], noise_classes: Sequence[str | None]
+    outputs: Sequence[ProbeOutputs],
+    labels: Sequence[FrameLabels],
+    noise_classes: Sequence[str | None],
+    speakers: Sequence[str | None] | None = None,
 ) -> ProbeReport:
-    """All three probes of a set of utterances against their labels and noise classes."""
+    """All three probes of a set of utterances against their labels and noise classes; F0 also
+    within voice when ``speakers`` (one per utterance) are given, and gated by the probe's VAD."""
     if not (len(outputs) == len(labels) == len(noise_classes)):
         raise MetricError(f"{len(outputs)} outputs, {len(labels)} label sets, {len(noise_classes)} classes")
+    f0 = [o.f0_hz for o in outputs]
     return ProbeReport(
         score_vad([o.vad for o in outputs], labels),
         score_classes(outputs, noise_classes),
-        score_f0([o.f0_hz for o in outputs], labels),
+        score_f0(f0, labels, speakers),
+        score_f0(f0, labels, speakers, [o.vad for o in outputs], "probe VAD"),
     )
 
 

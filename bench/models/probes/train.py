@@ -12,6 +12,12 @@ cross-entropy; F0: held-out R^2 on voiced frames); the probe is then refitted on
 utterances with that weight. Writes ``<model>/probes.npz``, ``probes.json`` (classes, probe
 order, scales, training and test figures) and ``PROBES_COMMAND.txt``, then evaluates on the
 test set (bench.models.probes.evaluate).
+
+``--context K`` (default 0) fits probes on the current frame's mask bits and the previous K
+frames' ((K + 1) x 1,152 features, features.context_bits; frames before an utterance's start
+are zeros). The target's C kernel scores one frame's mask only: such probes are evaluated on
+the host, and the C export refuses them. To keep a context variant apart from the shipped
+probes, train it on a copy of the model directory (config.json, weights.npz) outside models/.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,7 +42,7 @@ from bench.errors import BenchError, ConfigError
 from bench.models.dyncp.reference import DyncpModel
 from bench.models.probes import inputprobes, linear
 from bench.models.probes.evaluate import evaluate_probes
-from bench.models.probes.features import FrameSet, load_frameset, save_frameset, set_frames
+from bench.models.probes.features import FrameSet, context_bits, load_frameset, save_frameset, set_frames
 from bench.models.probes.quant import (
     COMMAND_FILE,
     JSON_FILE,
@@ -44,6 +50,7 @@ from bench.models.probes.quant import (
     FloatProbes,
     QuantProbes,
     headroom,
+    macs_per_frame,
     probe_names,
     quantize,
     save_npz,
@@ -111,11 +118,15 @@ def fit_probes(
     ridge_lams: Sequence[float] = RIDGE_LAMS,
     max_iter: int = 500,
     log: Log = lambda s: None,
+    context: int = 0,
 ) -> tuple[FloatProbes, dict[str, Any]]:
-    """Fit the three probes on a FrameSet (see the module doc); returns them and the figures."""
+    """Fit the three probes on a FrameSet (see the module doc); returns them and the figures.
+    ``context``: previous frames in the features (0: the frame's own bits, as exported)."""
     k = len(classes)
     if np.any(fs.frame_class < 0):
         raise ConfigError("every training utterance needs a noise class")
+    if context:
+        fs = replace(fs, bits=context_bits(fs.bits, context, fs.utt_index))
     tr_u, va_u = split_utts(fs.n_utts, holdout_every)
     tr, va = fs.subset(tr_u), fs.subset(va_u)
     x_tr, x_va = tr.bits.astype(np.float32), va.bits.astype(np.float32)
@@ -170,7 +181,7 @@ def fit_probes(
 
     w = np.concatenate([vad.weight, cls.weight, f0.weight], axis=1)
     b = np.concatenate([vad.bias, cls.bias, f0.bias])
-    return FloatProbes(w, b, tuple(classes), n_blocks, n_channels), info
+    return FloatProbes(w, b, tuple(classes), n_blocks, n_channels, context), info
 
 
 def export_info(fp: FloatProbes, q: QuantProbes) -> dict[str, Any]:
@@ -180,6 +191,11 @@ def export_info(fp: FloatProbes, q: QuantProbes) -> dict[str, Any]:
         "n_blocks": fp.n_blocks,
         "n_channels": fp.n_channels,
         "n_bits": fp.n_bits,
+        "context": fp.context,
+        "n_features": fp.n_features,
+        "macs_per_frame": macs_per_frame(fp),
+        "target": "C kernel (dyncp_probes.c)" if fp.context == 0 else
+                  "host only: the C kernel scores the current frame's mask (context 0)",
         "bit_order": "bit b*C + c = channel c of gated block b; packed: bit c%32 of word b*ceil(C/32) + c//32",
         "score": "int32 bias[p] + sum over set bits i of int16 weights[i][p]",
         "value": "score * 2^-shift[p] (VAD logit > 0 = speech; class logits; F0 in Hz)",
@@ -230,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--set", dest="set_path", default=None, help="test set (default: the shipped one)")
     ap.add_argument("--holdout-every", type=int, default=5, help="hold out every N-th train utterance (5)")
     ap.add_argument("--max-iter", type=int, default=500, help="L-BFGS iterations per fit (500)")
+    ap.add_argument("--context", type=int, default=0,
+                    help="previous frames' mask bits in the features (0; > 0: host-evaluated only)")
     ap.add_argument("--no-input-probes", action="store_true",
                     help="skip the comparison probes on the input spectrum (float, not exported)")
     ns = ap.parse_args(argv)
@@ -254,13 +272,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError(f"{d}: ungated model, no masks to probe")
             fs = train_frames(d, model, data, log)
             fp, info = fit_probes(fs, cfg.n_blocks, cfg.conv, NOISE_CLASSES, ns.holdout_every,
-                                  max_iter=ns.max_iter, log=log)
+                                  max_iter=ns.max_iter, log=log, context=ns.context)
             q = quantize(fp)
             save_npz(d / NPZ_FILE, fp, q)
             doc: dict[str, Any] = {
                 "model": cfg.name,
                 "model_dir": _rel(d),
-                "features": "float-reference keep-mask bits of the noisy input, hop 256",
+                "features": "float-reference keep-mask bits of the noisy input, hop 256"
+                            + (f", and those of the previous {ns.context} frames" if ns.context else ""),
                 "data": {"train": _rel(data), "test": _rel(ts.root) if ts.root else None},
                 "export": export_info(fp, q),
                 "train": info,
