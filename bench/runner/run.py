@@ -30,6 +30,7 @@ from bench.link.faulty import FaultyTransport
 from bench.link.session import Session
 from bench.results.store import Run, now_iso
 from bench.results.summary import summarize_frames
+from bench.metrics.blas import single_threaded_blas
 from bench.runner.guards import RunInterrupted, sigterm_as_interrupt, verified_copy
 from bench.runner.options import RunOptions, make_run_id, options_for_resume
 from bench.runner.provenance import provenance
@@ -194,7 +195,10 @@ class Runner:
         failed, or interrupted (Ctrl-C, SIGTERM) with the reason; never "running"."""
         failed = False
         try:
-            with sigterm_as_interrupt():
+            # One BLAS thread for the whole run: the image threads compute float references side by
+            # side while QEMU takes the cores, and OpenBLAS's spinning pool then made a cold-cache
+            # default run take over 10 minutes instead of about one (bench.metrics.blas).
+            with sigterm_as_interrupt(), single_threaded_blas():
                 failed = not all(self._run_images(run, images))
                 if self.options.metrics:
                     if self._utterances:
