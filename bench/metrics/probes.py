@@ -146,6 +146,8 @@ class F0Scores:
     gpe_both: float
     r2_within_voice: float = Unscorable("no speaker per frame given")
     n_speakers: int = 0
+    rmse_hz: float = Unscorable("not computed")
+    rmse_both_hz: float = Unscorable("not computed")
 
     def __post_init__(self) -> None:
         if self.n_voiced < 0 or self.n_both < 0 or self.n_both > self.n_voiced:
@@ -204,9 +206,9 @@ def f0_scores(
               scored frames (:func:`r2_within`; ``speaker``: a label per frame); Unscorable
               without ``speaker``. Speaker identity cannot inflate it.
       gpe     fraction with |est - ref| > tolerance * ref, an unvoiced estimate a gross error
-      mae_hz  mean |est - ref|
+      mae_hz  mean |est - ref|;  rmse_hz  root mean square of est - ref
     On the frames voiced in both (the classical definitions, for pitch trackers):
-      r2_both, gpe_both
+      r2_both, gpe_both, rmse_both_hz
     On all frames (not gated):
       voicing_error  fraction of frames whose voiced/unvoiced decisions differ
     """
@@ -236,17 +238,21 @@ def f0_scores(
     nb = int(np.count_nonzero(both))
     if nv == 0:
         nan = Unscorable("no voiced frame in the reference" + (" that the gate passes" if gate is not None else ""))
-        return F0Scores(0, nan, nan, nan, vde, 0, nan, nan, nan)
+        return F0Scores(0, nan, nan, nan, vde, 0, nan, nan, nan, 0, nan, nan)
     r, e = ref[voiced], est0[voiced]
     gpe = float(np.mean(np.abs(e - r) > tolerance * r))
     mae = float(np.mean(np.abs(e - r)))
+    rmse = float(np.sqrt(np.mean((e - r) ** 2)))
     if nb:
         rb, eb = ref[both], est0[both]
         gpe_both: float = float(np.mean(np.abs(eb - rb) > tolerance * rb))
         r2_both = _r2(rb, eb)
+        rmse_both: float = float(np.sqrt(np.mean((eb - rb) ** 2)))
     else:
-        gpe_both = r2_both = Unscorable("no frame voiced in both reference and estimate")
-    if spk is None:
-        return F0Scores(nv, _r2(r, e), gpe, mae, vde, nb, r2_both, gpe_both)
-    within = r2_within(r, e, spk[voiced])
-    return F0Scores(nv, _r2(r, e), gpe, mae, vde, nb, r2_both, gpe_both, within, int(np.unique(spk[voiced]).size))
+        gpe_both = r2_both = rmse_both = Unscorable("no frame voiced in both reference and estimate")
+    within: float = Unscorable("no speaker per frame given")
+    n_spk = 0
+    if spk is not None:
+        within = r2_within(r, e, spk[voiced])
+        n_spk = int(np.unique(spk[voiced]).size)
+    return F0Scores(nv, _r2(r, e), gpe, mae, vde, nb, r2_both, gpe_both, within, n_spk, rmse, rmse_both)

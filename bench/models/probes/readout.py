@@ -199,20 +199,16 @@ def score_f0(
             raise MetricError("score_f0: every gate needs one value per frame of its estimate")
         gate = _cat(gates, bool)
     s = f0_scores(ref, est, voiced_all, speaker=spk, gate=gate)
-    voiced = voiced_all if gate is None else voiced_all & gate
-    e0 = np.where(np.isfinite(est) & (est > 0), est, 0.0)
-    both = voiced & (e0 > 0)
-    rmse = float(np.sqrt(np.mean((e0[voiced] - ref[voiced]) ** 2))) if voiced.any() else None
-    rmse_b = float(np.sqrt(np.mean((e0[both] - ref[both]) ** 2))) if both.any() else None
     why = None if _f(s.r2_within_voice) is not None else (
         "no speaker for some utterances" if speakers is not None and spk is None
         else str(getattr(s.r2_within_voice, "reason", "nan")))
     gated: dict[str, Any] = {}
     if gate is not None:
         gated = {"gate": gate_name,
-                 "coverage": float(voiced.sum() / voiced_all.sum()) if voiced_all.any() else None,
+                 "coverage": float(s.n_voiced / voiced_all.sum()) if voiced_all.any() else None,
                  "gate_unvoiced": float(np.mean(~voiced_all[gate])) if gate.any() else None}
-    return F0Report(s.n_voiced, _f(s.r2), rmse, _f(s.mae_hz), _f(s.gpe), s.n_both, _f(s.r2_both), rmse_b,
+    return F0Report(s.n_voiced, _f(s.r2), _f(s.rmse_hz), _f(s.mae_hz), _f(s.gpe), s.n_both, _f(s.r2_both),
+                    _f(s.rmse_both_hz),
                     _f(s.r2_within_voice), s.n_speakers, why, **gated)
 
 
