@@ -204,3 +204,15 @@ def test_default_integer_cell_matches_its_definition():
     one_minus_z = q8.add_elementwise(one, -z.astype(int), sub)
     want = q8.add_elementwise(q8.mul_elementwise(one_minus_z, n, mul15), q8.mul_elementwise(z, h, mul15), sub)
     assert np.array_equal(gi.gru_cell_int(q, x, h), want)
+
+
+def test_quantizer_refuses_a_bias_far_above_a_near_zero_recurrent_row():
+    """Found by hypothesis in CI: H = 1, a recurrent weight of 1e-4 gives its row a tiny scale, so the
+    row's bias at that scale does not fit int32; the refusal names the row, not only the hidden size."""
+    wi = np.full((3, 6), 0.5)
+    wh = np.array([[-9.42423007e-05], [-3.21069429e-02], [2.78069462e-01]])
+    g = gi.GruGenome(w_ir=2, w_iz=2, w_in=2, w_hr=4, w_hz=2, w_hn=2, pre_r=2, pre_z=2, act_r=2, act_z=2, mul_rh=2,
+                     pre_n=2, act_n=2, mul_zh=2, mul_zn=2, state=2, b_i=8, b_h=8)
+    with pytest.raises(ConfigError, match=r"could overflow int32 \(rows \[0\]: their bias is far above"):
+        gi.quantize_gru(wi, wh, np.array([-1.29, 2.32, -2.24]), np.array([1.84, -1.46, -1.66]),
+                        x_scale=0.025, x_zero_point=-26, bits=g)

@@ -171,7 +171,11 @@ def test_mpgru_cell_is_bit_exact_with_the_golden_model(mp, genome, i_size, hidde
     rng = np.random.default_rng(seed)
     wi, wh, bi, bh = _layer(rng, i_size, hidden, gain)
     xs = rng.normal(size=(4, i_size)) * 2
-    q = gi.quantize_gru(wi, wh, bi, bh, xs, bits=genome)
+    try:
+        q = gi.quantize_gru(wi, wh, bi, bh, xs, bits=genome)
+    except ConfigError as e:  # a bias far above a near-zero recurrent row could overflow: refused, as documented
+        assert "could overflow int32" in str(e)
+        return
     xq = q.quantize_input(xs)
     h0 = q8.fq_pow2(rng.integers(-32768, 32768, hidden), genome.state).astype(np.int16)
     assert np.array_equal(mp.gru_sequence(gi.mp_blob(q), xq, h0), gi.gru_sequence_int(q, xq, h0))

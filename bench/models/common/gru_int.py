@@ -189,7 +189,8 @@ def quantize_gru(weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarr
     chosen from calibration activations ``calib_x`` (..., I) by their min / max. Weights are
     quantised per output channel and per gate matrix to the widths in ``bits``; biases to
     int32 at scale s_in * s_w[c]. Raises ConfigError if a recurrent accumulator could overflow
-    int32 (it cannot for H <= 516)."""
+    int32: the weights alone cannot for H <= 516, a bias far above a near-zero row's
+    weights can."""
     bits = bits or GruBits()
     w_ih = np.asarray(weight_ih, np.float64)
     w_hh = np.asarray(weight_hh, np.float64)
@@ -226,8 +227,10 @@ def quantize_gru(weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarr
     m_h, sh_h = q8.fc_multipliers(s_state, s_h, 2.0 ** -Q_PRE)
     worst = np.abs(qh.astype(np.int64)).sum(axis=1) * 32768 + np.abs(b_h.astype(np.int64))
     if np.any(worst > q8.INT32_MAX):
-        raise ConfigError("quantize_gru: a recurrent accumulator could overflow int32; "
-                          "reduce the hidden size (<= 516 is always safe) or the bias")
+        rows = np.flatnonzero(worst > q8.INT32_MAX)
+        raise ConfigError(f"quantize_gru: a recurrent accumulator could overflow int32 (rows {rows[:4].tolist()}: "
+                          "their bias is far above their recurrent weights' scale, or the hidden size is over 516); "
+                          "reduce that bias or the hidden size")
     return GruQuant(i_size, hidden, s_x, int(x_zero_point), qi, qh, b_i, b_h,
                     m_i, sh_i, m_h, sh_h, s_i, s_h, bits, tuple(shifts))
 
