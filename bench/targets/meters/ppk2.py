@@ -127,13 +127,19 @@ class Ppk2Meter(InstrumentMeter):
     def _play(self, waveform: Waveform) -> None:
         self._sim.play(waveform.sample(FS))
 
-    def _drain(self) -> None:
-        """Read until the port has been quiet for a while (the last USB packets)."""
+    def _drain(self, first_bytes_s: float = 2.0) -> None:
+        """Read until the port has been quiet for a while (the last USB packets). Quiet counts only
+        once the first bytes came, or ``first_bytes_s`` passed without any (on a loaded machine the
+        first packets can come later than 50 ms after the capture: an empty buffer then was read as
+        "sent no samples")."""
         last, quiet = -1, 0
+        deadline = time.monotonic() + first_bytes_s
         while quiet < 5:
             time.sleep(0.01)
             with self._lock:
                 n = len(self._buf)
+            if n == 0 and time.monotonic() < deadline:
+                continue
             quiet = quiet + 1 if n == last else 0
             last = n
 
