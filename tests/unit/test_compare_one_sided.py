@@ -29,3 +29,17 @@ def test_no_note_when_both_sides_measure_the_same_counters():
     changes, notes = compare_image(_measures("baseline", True), _measures("run-1", True), CompareOptions())
     assert not any("only one of" in n for n in notes)
     assert "cycles_est_mean" in {c.metric for c in changes}
+
+
+def test_an_energy_column_on_one_side_is_named_without_the_cycle_estimate_cause():
+    a, b = _measures("baseline", False), _measures("run-1", False)
+    a.frames["energy"] = np.full(6, 1e-6)
+    _changes, notes = compare_image(a, b, CompareOptions())
+    note = next(n for n in notes if "only one of" in n)
+    assert "energy measured in only one of baseline and run-1" in note
+    assert "cycles_est" not in note
+
+
+def test_the_cycle_estimate_cause_is_given_when_the_estimate_is_missing():
+    _changes, notes = compare_image(_measures("baseline", True), _measures("run-1", False), CompareOptions())
+    assert any("a QEMU run loses cycles_est" in n for n in notes)
