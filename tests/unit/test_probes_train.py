@@ -41,7 +41,7 @@ def test_lambda_is_the_held_out_best(fitted):
     assert c["lam"] == min(c["grid"], key=lambda r: r["cross_entropy"])["lam"]
     f = info["f0"]
     assert f["lam"] == max(f["grid"], key=lambda r: r["r2"])["lam"] and f["lam"] != 1e3
-    assert info["utterances"] == {"train": 18, "held_out": 6}
+    assert info["utterances"] == {"train": 18, "held_out": 6, "without_known_class": 0}
 
 
 def test_probes_generalise(fitted):
@@ -88,3 +88,26 @@ def test_context_fit_sees_the_previous_frames():
     assert info1["f0"]["held_out"]["r2"] > info0["f0"]["held_out"]["r2"] + 0.1
     e = export_info(fp1, quantize(fp1))
     assert e["n_features"] == 240 and e["macs_per_frame"] == 2 * 120 * 5 and "host only" in e["target"]
+
+
+def test_utterances_of_a_class_the_probes_do_not_know_train_vad_and_f0_only():
+    # the diverse train sets' recorded-music: no class index (-1), frames still labelled for VAD / F0
+    fs = frameset(n_utts=24, frames=50, seed=11)
+    unknown = np.isin(fs.utt_index, [0, 3, 7])  # two fitted, one held out (every 4th: 3, 7, 11, ...)
+    fs = replace(fs, frame_class=np.where(unknown, -1, fs.frame_class))
+    lams = (1.0, 1e-2, 1e-3)
+    fp, info = fit_probes(fs, 3, 40, CLASSES, holdout_every=4, vad_lams=lams, class_lams=lams,
+                          ridge_lams=(1e3, 1.0, 0.1))
+    assert info["utterances"] == {"train": 18, "held_out": 6, "without_known_class": 3}
+    assert info["frames"]["all"] == fs.bits.shape[0]  # VAD and F0 saw every frame
+    assert info["noise_class"]["held_out"]["utt_accuracy"] == 1.0  # scored on the 5 known held-out ones
+    test = frameset(n_utts=9, frames=50, seed=11, draw=1)
+    out = [run_probes(test.bits[test.utt_index == u], quantize(fp)) for u in range(test.n_utts)]
+    assert [o.utt_class for o in out] == [CLASSES[c] for c in test.utt_class]
+
+
+def test_no_utterance_of_a_known_class_is_refused_with_what_to_do():
+    fs = frameset(n_utts=8, frames=20, seed=3)
+    fs = replace(fs, frame_class=np.full_like(fs.frame_class, -1))
+    with pytest.raises(ConfigError, match=r"0 of 8 training utterances have a noise class the probes know"):
+        fit_probes(fs, 3, 40, CLASSES, holdout_every=4)

@@ -120,16 +120,21 @@ def _fit(a: np.ndarray, t: int) -> np.ndarray:
     return np.pad(a, (0, t - a.size)) if a.size < t else a
 
 
-def class_index(name: str | None, classes: Sequence[str] = NOISE_CLASSES) -> int:
+def class_index(name: str | None, classes: Sequence[str] = NOISE_CLASSES, strict: bool = True) -> int:
+    """The class's index; -1 for no class, and (``strict=False``) for a class not in ``classes``
+    (the diverse sets' recorded-music: its frames still train VAD and F0)."""
     if name is None:
         return -1
     if name not in classes:
+        if not strict:
+            return -1
         raise DataError(f"noise class {name!r} is not one of {tuple(classes)}")
     return list(classes).index(name)
 
 
 def utterance_frames(
-    model: DyncpModel, u: Utterance, classes: Sequence[str] = NOISE_CLASSES, bits: np.ndarray | None = None
+    model: DyncpModel, u: Utterance, classes: Sequence[str] = NOISE_CLASSES, bits: np.ndarray | None = None,
+    strict: bool = True,
 ) -> UttFrames:
     """Mask bits of the float reference on ``u.noisy`` with the utterance's labels at hop 256
     and its noise class. ``bits`` replaces the mask bits by other per-frame features (T, n),
@@ -152,7 +157,7 @@ def utterance_frames(
         _fit(lab.vad, t).astype(bool),
         _fit(lab.voiced, t).astype(bool),
         _fit(lab.f0_hz, t).astype(np.float32),
-        class_index(u.noise_class, classes),
+        class_index(u.noise_class, classes, strict),
     )
 
 
@@ -218,9 +223,11 @@ def input_spectrum(model: DyncpModel, x: npt.ArrayLike) -> npt.NDArray[np.float3
     return frontend.features(spec, model.config.compress)
 
 
-def set_frames(model: DyncpModel, utts: Sequence[Utterance], classes: Sequence[str] = NOISE_CLASSES) -> FrameSet:
-    """Mask bits and labels of every utterance (float reference masks)."""
-    return stack([utterance_frames(model, u, classes) for u in utts])
+def set_frames(model: DyncpModel, utts: Sequence[Utterance], classes: Sequence[str] = NOISE_CLASSES,
+               strict: bool = True) -> FrameSet:
+    """Mask bits and labels of every utterance (float reference masks); ``strict=False``: a noise
+    class outside ``classes`` becomes -1 (no class) instead of an error."""
+    return stack([utterance_frames(model, u, classes, strict=strict) for u in utts])
 
 
 def save_frameset(path: str, fs: FrameSet) -> None:

@@ -123,15 +123,29 @@ def fit_probes(
     """Fit the three probes on a FrameSet (see the module doc); returns them and the figures.
     ``context``: previous frames in the features (0: the frame's own bits, as exported)."""
     k = len(classes)
-    if np.any(fs.frame_class < 0):
-        raise ConfigError("every training utterance needs a noise class")
     if context:
         fs = replace(fs, bits=context_bits(fs.bits, context, fs.utt_index))
+    known = fs.utt_class >= 0  # the class probe: only utterances of a class it knows
+
+    def too_few() -> ConfigError:
+        return ConfigError(f"{int(known.sum())} of {fs.n_utts} training utterances have a noise class the probes "
+                           f"know ({', '.join(classes)}); the class probe needs some in both the fit and the "
+                           f"held-out part (every {holdout_every}th utterance): train on a set made by "
+                           "`bench data make`")
+
+    if not known.any():
+        raise too_few()
     tr_u, va_u = split_utts(fs.n_utts, holdout_every)
+    tr_k, va_k = tr_u[known[tr_u]], va_u[known[va_u]]
+    if tr_k.size == 0 or va_k.size == 0:
+        raise too_few()
     tr, va = fs.subset(tr_u), fs.subset(va_u)
+    trc, vac = fs.subset(tr_k), fs.subset(va_k)
     x_tr, x_va = tr.bits.astype(np.float32), va.bits.astype(np.float32)
+    xc_tr, xc_va = trc.bits.astype(np.float32), vac.bits.astype(np.float32)
     info: dict[str, Any] = {
-        "utterances": {"train": int(tr.n_utts), "held_out": int(va.n_utts)},
+        "utterances": {"train": int(tr.n_utts), "held_out": int(va.n_utts),
+                       "without_known_class": int((~known).sum())},
         "frames": {"train": int(tr.bits.shape[0]), "held_out": int(va.bits.shape[0]), "all": int(fs.bits.shape[0])},
         "holdout_every": holdout_every,
     }
@@ -151,16 +165,17 @@ def fit_probes(
 
     # noise class: softmax per frame, utterance = argmax of summed logits
     def cls_score(m: linear.Linear) -> dict[str, float]:
-        s = m.scores(x_va)
-        sums = np.zeros((va.n_utts, k))
-        np.add.at(sums, va.utt_index, s)
-        return {"cross_entropy": linear.cross_entropy(va.frame_class, s),
-                "frame_accuracy": float(np.mean(np.argmax(s, axis=1) == va.frame_class)),
-                "utt_accuracy": float(np.mean(np.argmax(sums, axis=1) == va.utt_class))}
+        s = m.scores(xc_va)
+        sums = np.zeros((vac.n_utts, k))
+        np.add.at(sums, vac.utt_index, s)
+        return {"cross_entropy": linear.cross_entropy(vac.frame_class, s),
+                "frame_accuracy": float(np.mean(np.argmax(s, axis=1) == vac.frame_class)),
+                "utt_accuracy": float(np.mean(np.argmax(sums, axis=1) == vac.utt_class))}
 
-    lam, warm, rows = _sweep(lambda lam, w: linear.fit_softmax(x_tr, tr.frame_class, k, lam, w, max_iter),
+    lam, warm, rows = _sweep(lambda lam, w: linear.fit_softmax(xc_tr, trc.frame_class, k, lam, w, max_iter),
                              cls_score, "cross_entropy", class_lams, False, log, "class")
-    cls = linear.fit_softmax(x_all, fs.frame_class, k, lam, warm, max_iter)
+    kf = fs.frame_class >= 0
+    cls = linear.fit_softmax(x_all[kf], fs.frame_class[kf], k, lam, warm, max_iter)
     info["noise_class"] = {"grid": rows, "lam": lam, "select": "held-out frame cross-entropy",
                            "held_out": cls_score(warm),
                            "fit": asdict(cls.info) if cls.info else None}
@@ -225,7 +240,7 @@ def train_frames(model_dir: Path, model: DyncpModel, data: Path, log: Log) -> Fr
         return load_frameset(str(path))
     t0 = time.time()
     ts = load_set(data, model.config.sample_rate)
-    fs = set_frames(model, list(ts))
+    fs = set_frames(model, list(ts), strict=False)  # recorded-music etc.: VAD and F0 only
     cache.mkdir(parents=True, exist_ok=True)
     save_frameset(str(path), fs)
     log(f"  masks of {fs.n_utts} utterances, {fs.bits.shape[0]} frames ({time.time() - t0:.0f} s) -> {path}")
