@@ -3,6 +3,7 @@
 # is derived from them (int8, mask probes, C tables, the nsnet2 meter tables, the TFLM reference,
 # the images, eval.json). Run from anywhere in the checkout:
 #   bash models/candidates-issue18/ship.sh dyncp R100_CAND R50_CAND R25_CAND
+#   bash models/candidates-issue18/ship.sh dyncp-one RATIO CAND   (one ratio: 100, 50 or 25)
 #   bash models/candidates-issue18/ship.sh nsnet2 NSNET2_CAND
 #   bash models/candidates-issue18/ship.sh images
 set -euo pipefail
@@ -28,6 +29,11 @@ case "$1" in
     (cd $ROOT && $B probes train models/dyncp/dyncp-small-r50) > /tmp/probes-r50.log 2>&1 &
     (cd $ROOT && $B probes train models/dyncp/dyncp-small-r25) > /tmp/probes-r25.log 2>&1 &
     wait
+    $B export c models/dyncp/dyncp-small-r100 models/dyncp/dyncp-small-r50 models/dyncp/dyncp-small-r25 ;;
+  dyncp-one)
+    ship $C/dyncp/$3 models/dyncp/dyncp-small-r$2
+    $B quantize models/dyncp/dyncp-small-r$2 --calib $CALIB
+    if [ "$2" != 100 ]; then $B probes train models/dyncp/dyncp-small-r$2; fi
     $B export c models/dyncp/dyncp-small-r100 models/dyncp/dyncp-small-r50 models/dyncp/dyncp-small-r25 ;;
   nsnet2)
     ship $C/nsnet2/$2 models/nsnet2/nsnet2-small

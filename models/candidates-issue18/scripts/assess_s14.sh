@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# issue 18, session 14: assess the fourth nsnet2-small round and r25 on the espeak-heavier mix
+# build/issue18/old/<model> = the weights before #18, taken from git:
+#   for f in $(git ls-tree --name-only d693d19^ models/dyncp/dyncp-small-r25/); do git show d693d19^:$f > build/issue18/old/dyncp-small-r25/$(basename $f); done
+#   (the same for models/nsnet2/nsnet2-small)
+cd "$(dirname "$0")/../../.."
+C=models/candidates-issue18
+SETS="--set shipped --set build/data/real-seed0 --set build/data/diverse-test-seed0-n48"
+A=".venv/bin/python -m bench.train.assess --cache build/issue18/assess-cache"
+case "$1" in
+  N4) $A --family nsnet2 --shipped build/issue18/old/nsnet2-small --candidate models/nsnet2/nsnet2-small --candidate $C/nsnet2/nsnet2-small-ftmix4 $SETS \
+       --json build/issue18/assess-s14-nsnet2-4.json > build/issue18/logs/assess-s14-nsnet2-4.log 2>&1 ;;
+  RE) $A --family dyncp --shipped build/issue18/old/dyncp-small-r25 --candidate models/dyncp/dyncp-small-r25 --candidate $C/dyncp/dyncp-small-r25-ftmixe $SETS \
+       --json build/issue18/assess-s14-small-r25e.json > build/issue18/logs/assess-s14-small-r25e.log 2>&1 ;;
+esac
+case "$1" in
+  RE2) $A --family dyncp --shipped build/issue18/old/dyncp-small-r25 --candidate $C/dyncp/dyncp-small-r25-ftmixe --candidate $C/dyncp/dyncp-small-r25-ftmixe2 $SETS \
+       --json build/issue18/assess-s14-small-r25e2.json > build/issue18/logs/assess-s14-small-r25e2.log 2>&1 ;;
+esac
+case "$1" in
+  N5) $A --family nsnet2 --shipped build/issue18/old/nsnet2-small --candidate $C/nsnet2/nsnet2-small-ftmix4 --candidate $C/nsnet2/nsnet2-small-ftmix5 $SETS \
+       --json build/issue18/assess-s14-nsnet2-5.json > build/issue18/logs/assess-s14-nsnet2-5.log 2>&1 ;;
+esac
