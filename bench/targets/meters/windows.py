@@ -13,8 +13,9 @@ marker's level per sample and, where wired, the stage marker's. :func:`cut_windo
 4. matches pulses to the runner's frames by their lengths: the meter's clock and the host's are not
    trusted, so only proportions count (a window's length over its frame's cycles is one scale for
    every frame of the utterance). Equal numbers match one to one; otherwise an alignment (dynamic
-   programming, run from both ends) places the pulses, and frames it cannot place unambiguously are
-   excluded; with more than ``max_unmatched`` pulses missing or spurious (a capture cut short)
+   programming, run from both ends, then again at the scale of its clean matches) places the pulses,
+   and frames it cannot place unambiguously are excluded (frames whose shares differ by less than a
+   window's two-sample resolution tie, and a tie is ambiguous); with more than ``max_unmatched`` pulses missing or spurious (a capture cut short)
    nothing is guessed: every frame is excluded;
 5. checks every matched window's length against its frame's cycles at the common scale (tolerance
    ``duration_tolerance``, at least two samples) and excludes a window that disagrees;
@@ -165,7 +166,11 @@ def _align(lengths: np.ndarray, flagged: np.ndarray, cycles: np.ndarray, scale: 
             return 0.3 if expect > 0 and lengths[i] <= 1.5 * expect else 1.5
         if expect <= 0 or lengths[i] <= 0:
             return 2.0
-        return min(abs(float(np.log(lengths[i] / expect))) / lt * 0.1, 2.0)
+        # a window's length is known to two samples (one per edge): frames whose shares differ by less
+        # cost the same, so the passes from both ends break the tie in opposite directions and the
+        # pulse is excluded as ambiguous instead of given to whichever frame the noise favoured
+        off = abs(float(np.log(lengths[i] / expect))) - float(np.log1p(2.0 / expect))
+        return min(max(off, 0.0) / lt * 0.1, 2.0)
 
     def m2(i: int, j: int) -> float:  # a flagged pulse over frames j and j+1 (a marker lost in a gap)
         one, two = scale * cycles[j], scale * (cycles[j] + cycles[j + 1])
@@ -238,11 +243,20 @@ def cut_windows(cap: Capture, cycles: np.ndarray, kind: str, source: str, stages
                            frame_window_s=win_s, excluded={j: why for j in range(n_f)}, stage_joules=st_j,
                            notes=tuple(notes))
     else:
-        fwd = _align(lengths, flagged, cycles, scale, opt.duration_tolerance)
-        back = _align(lengths[::-1], flagged[::-1], cycles[::-1], scale, opt.duration_tolerance)[::-1]
-        rev = [None if r is None else (n_f - r[0] - r[1], r[1]) for r in back]
-        match = [a if a == b else None for a, b in zip(fwd, rev, strict=True)]
-        if fwd != rev:
+        def both_ends(sc: float) -> tuple[list[tuple[int, int] | None], bool]:
+            fwd = _align(lengths, flagged, cycles, sc, opt.duration_tolerance)
+            back = _align(lengths[::-1], flagged[::-1], cycles[::-1], sc, opt.duration_tolerance)[::-1]
+            rev = [None if r is None else (n_f - r[0] - r[1], r[1]) for r in back]
+            return [a if a == b else None for a, b in zip(fwd, rev, strict=True)], fwd != rev
+
+        match, ambiguous = both_ends(scale)
+        # the medians' scale can be a few samples per frame off, enough to tip a pulse onto a neighbour
+        # of nearly the same length: align again at the scale of the first pass's clean matches
+        first = [lengths[i] / cycles[mt[0]] for i, mt in enumerate(match)
+                 if mt is not None and mt[1] == 1 and not flagged[i] and cycles[mt[0]] > 0]
+        if first:
+            match, ambiguous = both_ends(float(np.median(first)))
+        if ambiguous:
             notes.append(f"{len(pulses)} marker pulses for {n_f} frames: the lengths do not say unambiguously "
                          "which frames some pulses belong to; those are excluded")
     owner: dict[int, int] = {}
