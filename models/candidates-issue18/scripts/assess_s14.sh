@@ -21,3 +21,7 @@ case "$1" in
   N5) $A --family nsnet2 --shipped build/issue18/old/nsnet2-small --candidate $C/nsnet2/nsnet2-small-ftmix4 --candidate $C/nsnet2/nsnet2-small-ftmix5 $SETS \
        --json build/issue18/assess-s14-nsnet2-5.json > build/issue18/logs/assess-s14-nsnet2-5.log 2>&1 ;;
 esac
+case "$1" in
+  RE3) $A --family dyncp --shipped build/issue18/old/dyncp-small-r25 --candidate $C/dyncp/dyncp-small-r25-ftmixe2 --candidate $C/dyncp/dyncp-small-r25-ftmixe3 $SETS \
+       --json build/issue18/assess-s14-small-r25e3.json > build/issue18/logs/assess-s14-small-r25e3.log 2>&1 ;;
+esac
