@@ -140,9 +140,12 @@ def fit_probes(
     if tr_k.size == 0 or va_k.size == 0:
         raise too_few()
     tr, va = fs.subset(tr_u), fs.subset(va_u)
-    trc, vac = fs.subset(tr_k), fs.subset(va_k)
     x_tr, x_va = tr.bits.astype(np.float32), va.bits.astype(np.float32)
-    xc_tr, xc_va = trc.bits.astype(np.float32), vac.bits.astype(np.float32)
+    if known.all():  # the usual case: the class probe sees the same frames, no second copy
+        trc, vac, xc_tr, xc_va = tr, va, x_tr, x_va
+    else:
+        trc, vac = fs.subset(tr_k), fs.subset(va_k)
+        xc_tr, xc_va = trc.bits.astype(np.float32), vac.bits.astype(np.float32)
     info: dict[str, Any] = {
         "utterances": {"train": int(tr.n_utts), "held_out": int(va.n_utts),
                        "without_known_class": int((~known).sum())},
@@ -174,8 +177,9 @@ def fit_probes(
 
     lam, warm, rows = _sweep(lambda lam, w: linear.fit_softmax(xc_tr, trc.frame_class, k, lam, w, max_iter),
                              cls_score, "cross_entropy", class_lams, False, log, "class")
-    kf = fs.frame_class >= 0
-    cls = linear.fit_softmax(x_all[kf], fs.frame_class[kf], k, lam, warm, max_iter)
+    kf = known[fs.utt_index]
+    cls = (linear.fit_softmax(x_all, fs.frame_class, k, lam, warm, max_iter) if known.all()
+           else linear.fit_softmax(x_all[kf], fs.frame_class[kf], k, lam, warm, max_iter))
     info["noise_class"] = {"grid": rows, "lam": lam, "select": "held-out frame cross-entropy",
                            "held_out": cls_score(warm),
                            "fit": asdict(cls.info) if cls.info else None}

@@ -15,8 +15,8 @@ marker's level per sample and, where wired, the stage marker's. :func:`cut_windo
    every frame of the utterance). Equal numbers match one to one; otherwise an alignment (dynamic
    programming, run from both ends, then again at the scale of its clean matches) places the pulses,
    and frames it cannot place unambiguously are excluded (frames whose shares differ by less than a
-   window's two-sample resolution tie, and a tie is ambiguous); with more than ``max_unmatched`` pulses missing or spurious (a capture cut short)
-   nothing is guessed: every frame is excluded;
+   window's two-sample resolution tie, and a tie is ambiguous); with more than ``max_unmatched``
+   pulses missing or spurious (a capture cut short) nothing is guessed: every frame is excluded;
 5. checks every matched window's length against its frame's cycles at the common scale (tolerance
    ``duration_tolerance``, at least two samples) and excludes a window that disagrees;
 6. integrates each good window: energy = sum(I x V) / fs over its samples, with mean and peak
@@ -206,6 +206,14 @@ def _align(lengths: np.ndarray, flagged: np.ndarray, cycles: np.ndarray, scale: 
     return out
 
 
+def _match_scale(match: list[tuple[int, int] | None], lengths: np.ndarray, flagged: np.ndarray,
+                 cycles: np.ndarray) -> float | None:
+    """Samples per cycle from the clean one-to-one matches (median), or None without any."""
+    ratios = [lengths[i] / cycles[mt[0]] for i, mt in enumerate(match)
+              if mt is not None and mt[1] == 1 and not flagged[i] and cycles[mt[0]] > 0]
+    return float(np.median(ratios)) if ratios else None
+
+
 def cut_windows(cap: Capture, cycles: np.ndarray, kind: str, source: str, stages: tuple[str, ...] = (),
                 options: AlignOptions | None = None) -> FrameEnergy:
     """Per-frame energy of one utterance's capture (see the module docstring)."""
@@ -252,10 +260,9 @@ def cut_windows(cap: Capture, cycles: np.ndarray, kind: str, source: str, stages
         match, ambiguous = both_ends(scale)
         # the medians' scale can be a few samples per frame off, enough to tip a pulse onto a neighbour
         # of nearly the same length: align again at the scale of the first pass's clean matches
-        first = [lengths[i] / cycles[mt[0]] for i, mt in enumerate(match)
-                 if mt is not None and mt[1] == 1 and not flagged[i] and cycles[mt[0]] > 0]
-        if first:
-            match, ambiguous = both_ends(float(np.median(first)))
+        first = _match_scale(match, lengths, flagged, cycles)
+        if first is not None:
+            match, ambiguous = both_ends(first)
         if ambiguous:
             notes.append(f"{len(pulses)} marker pulses for {n_f} frames: the lengths do not say unambiguously "
                          "which frames some pulses belong to; those are excluded")
@@ -273,9 +280,9 @@ def cut_windows(cap: Capture, cycles: np.ndarray, kind: str, source: str, stages
             continue
         owner[j] = i
     # refine the scale on clean one-to-one matches, then check every window's length against it
-    ratios = [pulses[i].length / cycles[j] for j, i in owner.items() if not pulses[i].flags and cycles[j] > 0]
-    if ratios:
-        scale = float(np.median(ratios))
+    refined = _match_scale(match, lengths, flagged, cycles)
+    if refined is not None:
+        scale = refined
     v = cap.voltage_v
     for j in range(n_f):
         if j in excluded:
