@@ -78,6 +78,7 @@ class SimPpk2(PtyDevice):
         self._cv = threading.Condition()
         self._pending_plays = 0  # queued and not yet written
         self._counter = 0
+        self._stops = 0  # AVERAGE_STOPs taken: a play queued before the latest stop is never streamed
         super().__init__()
         self._writer = threading.Thread(target=self._stream, name="sim-ppk2-stream", daemon=True)
         self._writer.start()
@@ -112,6 +113,7 @@ class SimPpk2(PtyDevice):
             self._streaming.set()
         elif op == 0x07:
             self._streaming.clear()
+            self._stops += 1
             while not self._queue.empty():
                 self._queue.get_nowait()
                 with self._cv:
@@ -129,7 +131,7 @@ class SimPpk2(PtyDevice):
             data = data[:4 * int(np.count_nonzero(~np.asarray(trace.lost[:cut], bool)))]
         with self._cv:
             self._pending_plays += 1
-        self._queue.put((data, cut is not None))
+        self._queue.put((data, cut is not None, self._stops))
 
     def wait_played(self, timeout: float) -> bool:
         """True once everything queued has been written to the host's side of the pty."""
@@ -139,9 +141,14 @@ class SimPpk2(PtyDevice):
     def _stream(self) -> None:
         while not self._closed.is_set():
             try:
-                data, unplug = self._queue.get(timeout=0.05)
+                data, unplug, stops = self._queue.get(timeout=0.05)
             except queue.Empty:
                 continue
+            # the host writes AVERAGE_START and then plays without a reply in between (the PPK2 sends none):
+            # on a loaded machine the start can still be in the pty when the play is taken here. Wait for it
+            # rather than drop the waveform, unless a stop came after the play was queued.
+            while not self._streaming.is_set() and stops == self._stops and not self._closed.is_set():
+                self._streaming.wait(0.01)
             for k in range(0, len(data), 16384):
                 if not self._streaming.is_set():
                     break
