@@ -15,7 +15,10 @@ What it does:
    kept fraction of block b in the batch (straight-through: the forward value is the
    binary fraction, the gradient the sigmoid's), rho_t the target keep ratio, annealed
    linearly from 1 to ``keep_ratio`` over the first ``ratio_warmup`` of the steps.
-   ``keep_ratio == 1`` trains the static (ungated) Conv-FSENet;
+   ``keep_ratio == 1`` trains the static (ungated) Conv-FSENet. With ``--teacher DIR`` (an
+   exported dyncp model, frozen) the spectral loss is ``(1 - w) L(gX, S) + w L(gX, g_t X)``,
+   w = ``teacher_weight``: the student also matches the teacher's enhanced spectrum
+   (knowledge distillation, e.g. a gated r25 from the static r100);
 4. Adam, warm-up + cosine learning rate, gradient-norm clipping; random crops of
    ``crop_frames`` frames (the causal convolutions see zeros before the crop start);
 5. checkpoints every ``ckpt_every`` steps into ``<work>/ckpt.pt`` and resumes from it when
@@ -70,6 +73,8 @@ class TrainConfig:
     n_utts: int = 480
     val_utts: int = 24
     init: str = ""  # an exported model folder to start from (fine-tuning); "" = random initialisation
+    teacher: str = ""  # an exported dyncp model folder to distil from; "" = none
+    teacher_weight: float = 0.5  # share of the spectral loss against the teacher's output (with teacher)
     ckpt_every: int = 200
     log_every: int = 50
     max_minutes: float = 45.0  # wall-clock guard: export what there is and stop
@@ -80,6 +85,8 @@ class TrainConfig:
         common.check_optim(self)
         if self.ratio_weight < 0 or not 0 <= self.ratio_warmup <= 1:
             raise ConfigError("ratio_weight must be >= 0 and ratio_warmup in [0, 1]")
+        if not 0 <= self.teacher_weight <= 1:
+            raise ConfigError(f"teacher_weight must be in [0, 1], got {self.teacher_weight}")
         common.check_run(self)
 
     def target_ratio(self, step: int) -> float:
@@ -127,6 +134,29 @@ def kept_fractions(masks: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([m.mean() for m in masks])
 
 
+def load_teacher(folder: str) -> ConvFSENet:
+    """An exported dyncp model as a frozen torch module (eval mode, no gradients)."""
+    d = Path(folder)
+    if not (d / "config.json").is_file():
+        raise ConfigError(f"--teacher {folder}: no config.json there; give an exported dyncp model folder")
+    teacher = ConvFSENet(DyncpConfig.load(d / "config.json"))
+    common.init_from(teacher, folder)
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
+def distil_targets(
+    teacher: ConvFSENet, xa: torch.Tensor, pr: torch.Tensor, pi: torch.Tensor, c: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """|g_t X|^c e^{i<X} (re, im): the teacher's enhanced spectrum as a loss target (the teacher keeps X's phase)."""
+    with torch.no_grad():
+        gt, _ = teacher(xa)
+        yt = gt.clamp_min(1e-12) ** c * xa
+    return yt * pr, yt * pi
+
+
 def ratio_loss(fracs: torch.Tensor, target: float) -> torch.Tensor:
     if fracs.numel() == 0:
         return torch.zeros(())
@@ -159,8 +189,13 @@ def train(
     model = ConvFSENet(cfg, tc.gate_init_bias)
     if tc.init:
         added = common.init_from(model, tc.init, may_add=lambda k: ".gate." in k)  # a static parent: gates start fresh
-        log(f"initialised from {tc.init}" + (f"; {len(added)} gate parameters start from their initialisation"
-                                             if added else ""))
+        log(
+            f"initialised from {tc.init}"
+            + (f"; {len(added)} gate parameters start from their initialisation" if added else "")
+        )
+    teacher = load_teacher(tc.teacher) if tc.teacher else None
+    if teacher is not None:
+        log(f"distilling from {tc.teacher} (weight {tc.teacher_weight})")
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     rng = np.random.default_rng([tc.seed, 1])
     step, elapsed_before = run.resume(model, opt, rng, "delete it, use --fresh or another --work dir")
@@ -197,6 +232,10 @@ def train(
         xa, *tg = train_b.batch(rng, tc.batch, tc.crop_frames)
         g, masks = model(xa)
         spec = spectral_loss(g, xa, *tg, c=tc.compress, a=tc.complex_weight)
+        if teacher is not None:
+            tr, ti = distil_targets(teacher, xa, tg[0], tg[1], tc.compress)
+            soft = spectral_loss(g, xa, tg[0], tg[1], tr, ti, c=tc.compress, a=tc.complex_weight)
+            spec = (1 - tc.teacher_weight) * spec + tc.teacher_weight * soft
         fr = kept_fractions(masks)
         target = tc.target_ratio(step)
         rl = ratio_loss(fr, target)

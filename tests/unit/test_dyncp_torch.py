@@ -159,3 +159,38 @@ def test_resume_refuses_another_recipe(tmp_path, capsys):
     assert _run(tmp_path, "c") == 0
     assert _run(tmp_path, "c", "--ratio-weight", "2.0") == 1
     assert "different config or recipe" in capsys.readouterr().err
+
+
+def test_distillation_targets_are_the_teachers_output_and_a_student_equal_to_it_has_zero_soft_loss(tmp_path):
+    """A teacher's own gains reach zero loss against its distillation targets; another gain does not."""
+    assert _run(tmp_path, "t", "--keep-ratio", "1.0") == 0
+    teacher = tr.load_teacher(str(tmp_path / "t" / "out"))
+    assert not any(p.requires_grad for p in teacher.parameters()) and not teacher.training
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((30, 257)) + 1j * rng.standard_normal((30, 257))).astype(np.complex64)
+    xa, pr, pi, _, _ = (torch.from_numpy(a)[None] for a in tr.targets(x, 0.5 * x, 0.3))
+    tr_, ti_ = tr.distil_targets(teacher, xa, pr, pi, 0.3)
+    with torch.no_grad():
+        gt, _ = teacher(xa)
+    assert tr.spectral_loss(gt, xa, pr, pi, tr_, ti_, c=0.3, a=0.3) < 1e-10
+    assert tr.spectral_loss(torch.ones_like(gt), xa, pr, pi, tr_, ti_, c=0.3, a=0.3) > 1e-4
+
+
+def test_training_with_a_teacher_records_it_and_changes_the_result(tmp_path):
+    import json
+
+    assert _run(tmp_path, "t", "--keep-ratio", "1.0") == 0
+    t_out = str(tmp_path / "t" / "out")
+    assert _run(tmp_path, "plain") == 0
+    assert _run(tmp_path, "kd", "--teacher", t_out, "--teacher-weight", "0.7") == 0
+    doc = json.loads((tmp_path / "kd" / "out" / "config.json").read_text())
+    assert doc["train"]["teacher"] == t_out and doc["train"]["teacher_weight"] == 0.7
+    assert "distilling from" in (tmp_path / "kd" / "out" / "train.log").read_text()
+    a, b = DyncpModel.load(tmp_path / "plain" / "out"), DyncpModel.load(tmp_path / "kd" / "out")
+    assert any(not np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
+def test_a_teacher_that_is_not_a_model_folder_is_refused(tmp_path, capsys):
+    assert _run(tmp_path, "x", "--teacher", str(tmp_path)) == 1
+    assert "--teacher" in capsys.readouterr().err
+    assert _run(tmp_path, "y", "--teacher", str(tmp_path), "--teacher-weight", "1.5") == 1
