@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# issue 18, session 15: r25 distilled from the static r100-ftmix3 (bench train dyncp --teacher),
+# K1 from the shipped r25 (-ftmixe2), K2 pruned from r50-ftmix3 (50 % -> 25 % over the first quarter)
+# on mix-diverse480-espeak480 (built by train_queue10.sh R)
+cd "$(dirname "$0")/../../.."
+C=models/candidates-issue18
+W=build/issue18/work
+L=build/issue18/logs
+B=.venv/bin/bench
+M2=build/data/mix-diverse480-espeak480
+T=$C/dyncp/dyncp-small-r100-ftmix3
+mkdir -p $L
+case "$1" in
+  K1) $B train dyncp --config dyncp-small --keep-ratio 0.25 --ratio-warmup 0 --init $C/dyncp/dyncp-small-r25-ftmixe2 \
+       --teacher $T --teacher-weight 0.5 --steps 3000 --data $M2 --n-utts 960 --ckpt-every 100 --max-minutes 600 \
+       --threads 1 --lr 2e-4 --lr-final 1e-5 --out $C/dyncp/dyncp-small-r25-kd1 --work $W/dyncp-small-r25-kd1 \
+       > $L/train-dyncp-small-r25-kd1.out 2>&1 ;;
+  K2) $B train dyncp --config dyncp-small --keep-ratio 0.25 --ratio-warmup 0.25 --init $C/dyncp/dyncp-small-r50-ftmix3 \
+       --teacher $T --teacher-weight 0.5 --steps 3000 --data $M2 --n-utts 960 --ckpt-every 100 --max-minutes 600 \
+       --threads 1 --lr 3e-4 --lr-final 1e-5 --out $C/dyncp/dyncp-small-r25-kd2 --work $W/dyncp-small-r25-kd2 \
+       > $L/train-dyncp-small-r25-kd2.out 2>&1 ;;
+esac
+case "$1" in
+  K3) $B train dyncp --config dyncp-small --keep-ratio 0.25 --ratio-warmup 0 --init $C/dyncp/dyncp-small-r25-kd1 \
+       --teacher $T --teacher-weight 0.5 --steps 3000 --data $M2 --n-utts 960 --ckpt-every 100 --max-minutes 600 \
+       --threads 1 --lr 2e-4 --lr-final 1e-5 --out $C/dyncp/dyncp-small-r25-kd3 --work $W/dyncp-small-r25-kd3 \
+       > $L/train-dyncp-small-r25-kd3.out 2>&1 ;;
+esac
