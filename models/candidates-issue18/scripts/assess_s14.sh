@@ -28,6 +28,7 @@ esac
 # session 15: the distilled r25 rounds (train_queue11.sh K1 / K2) against the shipped -ftmixe2
 case "$1" in
   KD) $A --family dyncp --shipped build/issue18/old/dyncp-small-r25 --candidate $C/dyncp/dyncp-small-r25-ftmixe2 \
-       --candidate $C/dyncp/dyncp-small-r25-kd1 --candidate $C/dyncp/dyncp-small-r25-kd2 $SETS \
+       --candidate $C/dyncp/dyncp-small-r25-kd1 --candidate $C/dyncp/dyncp-small-r25-kd2 \
+       --candidate $C/dyncp/dyncp-small-r25-kd3 $SETS \
        --json build/issue18/assess-s15-small-r25kd.json > build/issue18/logs/assess-s15-small-r25kd.log 2>&1 ;;
 esac
