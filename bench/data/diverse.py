@@ -123,6 +123,7 @@ def _render(
     music: tuple[recordings.Recording, ...],
     sr: int,
     block: int,
+    effect: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, Row]:
     hi_n = int(DURATION_RANGE[1] * sr) // block * block
     lo_n = -(-int(DURATION_RANGE[0] * sr) // block) * block
@@ -131,7 +132,8 @@ def _render(
     if room is not None:
         rir = rooms.impulse_response(room, sr)
         speech = rooms.reverberate(speech, rir)[: hi_n - int(0.1 * sr)]
-    speech, effect = miceffects.apply_effect(miceffects.draw_effect(rng), speech, sr, rng)
+    drawn = miceffects.draw_effect(rng)  # drawn even when forced: the talker and room draws stay the same
+    speech, effect = miceffects.apply_effect(drawn if effect is None else effect, speech, sr, rng)
     lead, trail = rng.uniform(*LEAD_TRAIL_S, size=2)
     want = speech.size + int((lead + trail) * sr)
     n_total = min(max(-(-want // block) * block, lo_n), hi_n)
@@ -153,9 +155,9 @@ def _render(
 
 def _one(args: tuple) -> tuple[np.ndarray, np.ndarray, Row, dict[int, FrameLabels]]:
     """Render one utterance (a process-pool task): audio, row and frame labels."""
-    ss, utt, split, cls, snr, sentence, engines, music, sr, hops = args
+    ss, utt, split, cls, snr, sentence, engines, music, sr, hops, effect = args
     c16, n16, row = _render(np.random.default_rng(ss), utt, split, cls, snr, sentence, engines, music, sr,
-                            math.lcm(*hops))  # fmt: skip
+                            math.lcm(*hops), effect)  # fmt: skip
     return c16, n16, row, frame_labels(c16, sr, hops)
 
 
@@ -198,15 +200,19 @@ def make_diverse_set(
     command: str | None = None,
     progress: bool = False,
     jobs: int = 1,
+    effect: str | None = None,
 ) -> tuple[Row, ...]:
     """Generate the diverse ``split`` into ``out_dir`` (see the module doc); returns its rows.
 
     ``classes`` defaults to every class whose source is installed (recorded-music needs
     asterisk-moh-opsound-wav). ``jobs`` > 1 renders utterances in that many processes (the
-    output does not depend on it: every utterance has its own seed).
+    output does not depend on it: every utterance has its own seed). ``effect`` puts every
+    utterance through that microphone/channel effect (miceffects.EFFECTS) instead of a drawn one.
     """
     if split not in SPLITS:
         raise DataError(f"split must be one of {SPLITS}, got {split!r}")
+    if effect is not None and effect not in miceffects.EFFECTS:
+        raise DataError(f"effect must be one of {miceffects.EFFECTS}, got {effect!r}")
     if n_utts <= 0 or seed < 0 or sample_rate < 8000:
         raise DataError("need n_utts > 0, seed >= 0 and sample_rate >= 8000")
     music = recordings.music_recordings(split)
@@ -234,7 +240,8 @@ def make_diverse_set(
     per_hop: dict[int, list[FrameLabels]] = {h: [] for h in hops}
     t0 = time.monotonic()
     jobs_args = [
-        (ss, f"{split}_d{i:05d}", split, cls[i], snrs[i], sents[int(order[i])], engines, music, sample_rate, hops)
+        (ss, f"{split}_d{i:05d}", split, cls[i], snrs[i], sents[int(order[i])], engines, music, sample_rate, hops,
+         effect)
         for i, ss in enumerate(utt_root.spawn(n_utts))
     ]
     with ProcessPoolExecutor(jobs) if jobs > 1 else nullcontext() as pool:
@@ -250,6 +257,7 @@ def make_diverse_set(
                       f"({time.monotonic() - t0:.0f} s)", flush=True)  # fmt: skip
     write_csv(out / "labels.csv", COLUMNS, (r.csv_row(split) for r in rows))
     write_frames(out, [r.utt for r in rows], per_hop)
-    cmd = command or f"bench data make --diverse --seed {seed} --split {split} --n {n_utts} --out {out}"
+    cmd = command or (f"bench data make --diverse --seed {seed} --split {split} --n {n_utts} --out {out}"
+                      + (f" --effect {effect}" if effect is not None else ""))
     (out / "README.md").write_text(_readme(split, seed, rows, cmd), encoding="utf-8")
     return tuple(rows)

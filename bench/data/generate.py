@@ -378,6 +378,9 @@ def add_make_arguments(p: argparse.ArgumentParser) -> None:
                       help="the real-recording test split from installed packages (bench.data.realsplit; --split, "
                            "--n and --sample-rate do not apply)")
     p.add_argument("--jobs", type=int, default=1, help="--diverse: render in this many processes (default 1)")
+    p.add_argument("--effect", default=None,
+                   help="--diverse: put every utterance through this microphone/channel effect "
+                        "(none, telephone, highpass, lowpass, tilt) instead of drawing one")  # fmt: skip
 
 
 def _run_other(ns: argparse.Namespace) -> int:
@@ -392,13 +395,15 @@ def _run_other(ns: argparse.Namespace) -> int:
         return 0
     from bench.data.diverse import make_diverse_set
 
+    effect = getattr(ns, "effect", None)
     if ns.jobs < 1:
         raise DataError(f"--jobs must be at least 1, got {ns.jobs}")
     args = ["--seed", str(ns.seed), "--out", ns.out, "--split", ns.split, "--n", str(ns.n)]
+    args += ["--effect", effect] if effect is not None else []
     command = "bench data make --diverse " + shlex.join(args)
     print(f"making {ns.n} diverse {ns.split} utterances (seed {ns.seed}) in {ns.out}", flush=True)
     drows = make_diverse_set(ns.out, ns.seed, ns.n, ns.split, sample_rate=ns.sample_rate, overwrite=ns.force,
-                             command=command, progress=True, jobs=ns.jobs)  # fmt: skip
+                             command=command, progress=True, jobs=ns.jobs, effect=effect)  # fmt: skip
     print(f"wrote {len(drows)} utterances ({sum(r.n_samples / r.sample_rate for r in drows):.1f} s) to {ns.out}")
     return 0
 
@@ -406,6 +411,8 @@ def _run_other(ns: argparse.Namespace) -> int:
 def run_make(ns: argparse.Namespace) -> int:
     """Run `bench data make` from parsed arguments; returns the exit status."""
     try:
+        if getattr(ns, "effect", None) is not None and not getattr(ns, "diverse", False):
+            raise DataError("--effect applies to --diverse sets only; add --diverse or leave --effect out")
         if getattr(ns, "real", False) or getattr(ns, "diverse", False):
             return _run_other(ns)
         opts = SetOptions(seed=ns.seed, n_utts=ns.n, split=ns.split, sample_rate=ns.sample_rate)

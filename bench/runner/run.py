@@ -28,9 +28,9 @@ from bench.link import messages as m
 from bench.link.faults import parse_faults
 from bench.link.faulty import FaultyTransport
 from bench.link.session import Session
+from bench.metrics.blas import single_threaded_blas
 from bench.results.store import Run, now_iso
 from bench.results.summary import summarize_frames
-from bench.metrics.blas import single_threaded_blas
 from bench.runner.guards import RunInterrupted, sigterm_as_interrupt, verified_copy
 from bench.runner.options import RunOptions, make_run_id, options_for_resume
 from bench.runner.provenance import provenance

@@ -95,3 +95,22 @@ def test_a_voice_that_cannot_speak_is_redrawn(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(diverse.voices, "speak", broken)
     with pytest.raises(DataError, match="last: flite: failed"):
         diverse._speech(np.random.default_rng(0), "A short test.", {"flite": ("slt",)}, 16000, 64000)
+
+
+def test_a_forced_effect_applies_to_every_utterance_and_keeps_the_talkers(small: Path, tmp_path: Path) -> None:
+    rows = diverse.make_diverse_set(tmp_path / "tel", 4, 2, "train", classes=CLASSES, command="c", effect="telephone")
+    assert [r.effect.split()[0] for r in rows] == ["telephone", "telephone"]
+    with open(small / "labels.csv", encoding="utf-8") as fh:
+        drawn = list(csv.DictReader(fh))
+    assert [r.talker.label for r in rows] == [d["voice"] for d in drawn]
+    clean = load_set(tmp_path / "tel").utterances[0].clean.astype(np.float64)
+    spec = np.abs(np.fft.rfft(clean))
+    f = np.fft.rfftfreq(clean.size, 1 / 16000)
+    assert spec[f > 4500].sum() < 0.01 * spec[(f > 300) & (f < 3400)].sum()  # band-limited to the telephone band
+
+
+def test_a_bad_or_misplaced_effect_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(DataError, match="effect must be one of"):
+        diverse.make_diverse_set(tmp_path / "x", 0, 1, "train", effect="radio")
+    assert main_make(["--out", str(tmp_path / "d"), "--n", "1", "--effect", "telephone"]) == 2
+    assert "--effect applies to --diverse" in capsys.readouterr().err
