@@ -32,3 +32,10 @@ case "$1" in
        --candidate $C/dyncp/dyncp-small-r25-kd3 $SETS \
        --json build/issue18/assess-s15-small-r25kd.json > build/issue18/logs/assess-s15-small-r25kd.log 2>&1 ;;
 esac
+# session 15, telephone-band rounds (train_queue11.sh T1 / T2), scored also on the telephone selection set
+case "$1" in
+  TEL) $A --family dyncp --shipped build/issue18/old/dyncp-small-r25 --candidate models/dyncp/dyncp-small-r25 \
+       --candidate $C/dyncp/dyncp-small-r25-tel1 --candidate $C/dyncp/dyncp-small-r25-tel2 $SETS \
+       --set build/data/diverse-tel-test-seed5-n48 \
+       --json build/issue18/assess-s15-small-r25tel.json > build/issue18/logs/assess-s15-small-r25tel.log 2>&1 ;;
+esac

@@ -26,3 +26,28 @@ case "$1" in
        --threads 1 --lr 2e-4 --lr-final 1e-5 --out $C/dyncp/dyncp-small-r25-kd3 --work $W/dyncp-small-r25-kd3 \
        > $L/train-dyncp-small-r25-kd3.out 2>&1 ;;
 esac
+# telephone-band rounds (the second rule in docs/decisions.md): mix-diverse480-espeak480 + 240
+# telephone-channel diverse utterances (bench data make --diverse --effect telephone --split train --seed 4 --n 240)
+M3=build/data/mix-diverse480-espeak480-tel240
+case "$1" in
+  T0|T1|T2)
+     if [ ! -d $M3 ]; then
+       mkdir -p $M3/clean $M3/noisy
+       for sub in clean noisy; do
+         for f in "$PWD/$M2/$sub/"*.wav; do ln -s "$(readlink -f "$f")" "$M3/$sub/$(basename "$f")"; done
+         for f in "$PWD/build/data/diverse-tel-train-seed4-n240/$sub/"*.wav; do
+           ln -s "$f" "$M3/$sub/diverse-tel-train-seed4-n240-$(basename "$f")"; done
+       done
+       { cat $M2/README.md; printf '```\nbench data make --diverse --effect telephone --split train --seed 4 --n 240 --out build/data/diverse-tel-train-seed4-n240\n```\n'; } > $M3/README.md
+     fi ;;
+esac
+case "$1" in
+  T1) W8=0.5 ;;
+  T2) W8=0.8 ;;
+esac
+case "$1" in
+  T1|T2) $B train dyncp --config dyncp-small --keep-ratio 0.25 --ratio-warmup 0 --init $C/dyncp/dyncp-small-r25-kd3 \
+       --teacher $T --teacher-weight $W8 --steps 3000 --data $M3 --n-utts 1200 --ckpt-every 100 --max-minutes 600 \
+       --threads 1 --lr 2e-4 --lr-final 1e-5 --out $C/dyncp/dyncp-small-r25-tel${1#T} --work $W/dyncp-small-r25-tel${1#T} \
+       > $L/train-dyncp-small-r25-tel${1#T}.out 2>&1 ;;
+esac
