@@ -51,3 +51,16 @@ case "$1" in
        --threads 1 --lr 2e-4 --lr-final 1e-5 --out $C/dyncp/dyncp-small-r25-tel${1#T} --work $W/dyncp-small-r25-tel${1#T} \
        > $L/train-dyncp-small-r25-tel${1#T}.out 2>&1 ;;
 esac
+# dyncp-full telephone rounds (the third rule in docs/decisions.md), 1,000 steps each from -ftmix2
+TF=$C/dyncp/dyncp-full-r100-ftmix2
+case "$1" in
+  F100) $B train dyncp --config dyncp-full --keep-ratio 1.0 --ratio-warmup 0 --init $C/dyncp/dyncp-full-r100-ftmix2 \
+       --steps 1000 --data $M3 --n-utts 1200 --ckpt-every 50 --log-every 50 --max-minutes 600 --threads 1 \
+       --lr 2e-4 --lr-final 1e-5 --out $C/dyncp/dyncp-full-r100-tel1 --work $W/dyncp-full-r100-tel1 \
+       > $L/train-dyncp-full-r100-tel1.out 2>&1 ;;
+  F50|F25) R=${1#F}; $B train dyncp --config dyncp-full --keep-ratio 0.$R --ratio-warmup 0 \
+       --init $C/dyncp/dyncp-full-r$R-ftmix2 --teacher $TF --teacher-weight 0.5 \
+       --steps 1000 --data $M3 --n-utts 1200 --ckpt-every 50 --log-every 50 --max-minutes 600 --threads 1 \
+       --lr 2e-4 --lr-final 1e-5 --out $C/dyncp/dyncp-full-r$R-tel1 --work $W/dyncp-full-r$R-tel1 \
+       > $L/train-dyncp-full-r$R-tel1.out 2>&1 ;;
+esac
