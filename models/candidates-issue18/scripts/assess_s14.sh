@@ -39,3 +39,13 @@ case "$1" in
        --set build/data/diverse-tel-test-seed5-n48 \
        --json build/issue18/assess-s15-small-r25tel.json > build/issue18/logs/assess-s15-small-r25tel.log 2>&1 ;;
 esac
+# session 15: dyncp-full telephone rounds against their -ftmix2 (reference: the shipped small r100, as in docs/data.md)
+TELSET="--set build/data/diverse-tel-test-seed5-n48"
+case "$1" in
+  FULL2) $A --family dyncp --shipped models/dyncp/dyncp-small-r100 --candidate $C/dyncp/dyncp-full-r100-ftmix2 \
+       --candidate $C/dyncp/dyncp-full-r50-ftmix2 --candidate $C/dyncp/dyncp-full-r25-ftmix2 $SETS $TELSET \
+       --json build/issue18/assess-s15-full-ftmix2.json > build/issue18/logs/assess-s15-full-ftmix2.log 2>&1 ;;
+  FULLTEL) $A --family dyncp --shipped models/dyncp/dyncp-small-r100 --candidate $C/dyncp/dyncp-full-r100-tel1 \
+       --candidate $C/dyncp/dyncp-full-r50-tel1 --candidate $C/dyncp/dyncp-full-r25-tel1 $SETS $TELSET \
+       --json build/issue18/assess-s15-full-tel1.json > build/issue18/logs/assess-s15-full-tel1.log 2>&1 ;;
+esac
