@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from bench.errors import ConfigError
+from bench.models.common import weightsio
 from bench.models.dyncp import frontend
 from bench.models.dyncp.config import DEFAULT_CONFIG, DyncpConfig, get_config
 from bench.models.dyncp.reference import DyncpModel
@@ -137,9 +138,11 @@ def kept_fractions(masks: list[torch.Tensor]) -> torch.Tensor:
 def load_teacher(folder: str) -> ConvFSENet:
     """An exported dyncp model as a frozen torch module (eval mode, no gradients)."""
     d = Path(folder)
-    if not (d / "config.json").is_file():
-        raise ConfigError(f"--teacher {folder}: no config.json there; give an exported dyncp model folder")
-    teacher = ConvFSENet(DyncpConfig.load(d / "config.json"))
+    try:  # the same check as loading any exported model; a missing weights.npz is named too
+        weightsio.require_files(d, (weightsio.CONFIG_FILE, weightsio.WEIGHTS_FILE), FAMILY)
+    except ConfigError as exc:
+        raise ConfigError(f"--teacher: {exc}") from None
+    teacher = ConvFSENet(DyncpConfig.load(d / weightsio.CONFIG_FILE))
     common.init_from(teacher, folder)
     teacher.eval()
     for p in teacher.parameters():
