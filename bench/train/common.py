@@ -172,15 +172,23 @@ def phasor_targets(x: np.ndarray, s: np.ndarray, c: float) -> tuple[np.ndarray, 
     )
 
 
-def spectral_loss(g: torch.Tensor, xa: torch.Tensor, *tg: torch.Tensor, c: float, a: float) -> torch.Tensor:
+def spectral_loss(
+    g: torch.Tensor, xa: torch.Tensor, *tg: torch.Tensor, c: float, a: float, asym: float = 0.0
+) -> torch.Tensor:
     """Compressed magnitude + complex MSE of ``g X`` (xa = |X|^c) against the clean target.
 
     ``tg``: the unit phasor of X (re, im), |S|^c e^{i<S} (re, im) (see phasor_targets).
+    ``asym`` > 0 adds ``asym * mean(max(|S|^c - |gX|^c, 0)^2)`` to the magnitude term: speech
+    the gain suppresses (an under-estimate) then costs ``1 + asym`` times as much as noise it
+    leaves (an over-estimate) -- the asymmetric loss of Wilson et al., "Exploring tradeoffs in
+    models for low-latency speech enhancement", IWAENC 2018, against over-suppression.
     """
     pr, pi, sr, si = tg
     sa = torch.sqrt(sr * sr + si * si)
     ya = g.clamp_min(1e-12) ** c * xa  # |g X|^c = g^c |X|^c
     mag = torch.mean((ya - sa) ** 2)
+    if asym:
+        mag = mag + asym * torch.mean(torch.relu(sa - ya) ** 2)
     cplx = torch.mean((ya * pr - sr) ** 2 + (ya * pi - si) ** 2)
     return (1 - a) * mag + a * cplx
 

@@ -18,7 +18,9 @@ What it does:
    ``keep_ratio == 1`` trains the static (ungated) Conv-FSENet. With ``--teacher DIR`` (an
    exported dyncp model, frozen) the spectral loss is ``(1 - w) L(gX, S) + w L(gX, g_t X)``,
    w = ``teacher_weight``: the student also matches the teacher's enhanced spectrum
-   (knowledge distillation, e.g. a gated r25 from the static r100);
+   (knowledge distillation, e.g. a gated r25 from the static r100). ``asym_weight`` > 0 makes
+   the magnitude term asymmetric: suppressed speech costs ``1 + asym_weight`` times as much as
+   residual noise (bench.train.common.spectral_loss; against over-suppression);
 4. Adam, warm-up + cosine learning rate, gradient-norm clipping; random crops of
    ``crop_frames`` frames (the causal convolutions see zeros before the crop start);
 5. checkpoints every ``ckpt_every`` steps into ``<work>/ckpt.pt`` and resumes from it when
@@ -76,6 +78,7 @@ class TrainConfig:
     init: str = ""  # an exported model folder to start from (fine-tuning); "" = random initialisation
     teacher: str = ""  # an exported dyncp model folder to distil from; "" = none
     teacher_weight: float = 0.5  # share of the spectral loss against the teacher's output (with teacher)
+    asym_weight: float = 0.0  # extra cost of suppressed speech in the magnitude term (0 = symmetric)
     ckpt_every: int = 200
     log_every: int = 50
     max_minutes: float = 45.0  # wall-clock guard: export what there is and stop
@@ -88,6 +91,8 @@ class TrainConfig:
             raise ConfigError("ratio_weight must be >= 0 and ratio_warmup in [0, 1]")
         if not 0 <= self.teacher_weight <= 1:
             raise ConfigError(f"teacher_weight must be in [0, 1], got {self.teacher_weight}")
+        if self.asym_weight < 0:
+            raise ConfigError(f"asym_weight must be >= 0, got {self.asym_weight}")
         common.check_run(self)
 
     def target_ratio(self, step: int) -> float:
@@ -234,10 +239,10 @@ def train(
         common.set_lr(opt, common.lr_at(tc, step))
         xa, *tg = train_b.batch(rng, tc.batch, tc.crop_frames)
         g, masks = model(xa)
-        spec = spectral_loss(g, xa, *tg, c=tc.compress, a=tc.complex_weight)
+        spec = spectral_loss(g, xa, *tg, c=tc.compress, a=tc.complex_weight, asym=tc.asym_weight)
         if teacher is not None:
             tr, ti = distil_targets(teacher, xa, tg[0], tg[1], tc.compress)
-            soft = spectral_loss(g, xa, tg[0], tg[1], tr, ti, c=tc.compress, a=tc.complex_weight)
+            soft = spectral_loss(g, xa, tg[0], tg[1], tr, ti, c=tc.compress, a=tc.complex_weight, asym=tc.asym_weight)
             spec = (1 - tc.teacher_weight) * spec + tc.teacher_weight * soft
         fr = kept_fractions(masks)
         target = tc.target_ratio(step)

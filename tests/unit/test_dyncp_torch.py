@@ -122,6 +122,21 @@ def test_loss_is_zero_for_the_ideal_mask():
     assert ideal < 1e-10 < tr.spectral_loss(torch.ones(4, 257), xa, *tg, c=0.3, a=0.3)
 
 
+def test_asymmetric_loss_costs_suppressed_speech_more_and_leaves_residual_noise_alone():
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((4, 257)) + 1j * rng.standard_normal((4, 257))).astype(np.complex64)
+    xa, *tg = (torch.from_numpy(a) for a in tr.targets(x, 0.5 * x, 0.3))
+
+    def loss(gain: float, asym: float) -> float:
+        return float(tr.spectral_loss(torch.full((4, 257), gain), xa, *tg, c=0.3, a=0.3, asym=asym))
+
+    assert loss(0.5, 2.0) < 1e-10  # the ideal gain costs nothing either way
+    assert loss(1.0, 2.0) == pytest.approx(loss(1.0, 0.0), rel=1e-6)  # noise left (over-estimate): unchanged
+    sym, asym = loss(0.2, 0.0), loss(0.2, 2.0)  # speech suppressed (under-estimate)
+    mag = float(torch.mean((0.2**0.3 * xa - 0.5**0.3 * xa) ** 2))
+    assert asym == pytest.approx(sym + (1 - 0.3) * 2.0 * mag, rel=1e-5)  # the magnitude term has weight 1 - a
+
+
 def test_model_configs_per_ratio():
     assert not tr.model_config(CFG, 1.0).gated and tr.model_config(CFG, 1.0).name == "t-r100"
     assert tr.model_config(CFG, 0.25).gated and tr.model_config(CFG, 0.25).name == "t-r25"
@@ -188,6 +203,16 @@ def test_training_with_a_teacher_records_it_and_changes_the_result(tmp_path):
     assert "distilling from" in (tmp_path / "kd" / "out" / "train.log").read_text()
     a, b = DyncpModel.load(tmp_path / "plain" / "out"), DyncpModel.load(tmp_path / "kd" / "out")
     assert any(not np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
+def test_training_with_an_asymmetric_loss_records_it_and_a_negative_weight_is_refused(tmp_path, capsys):
+    import json
+
+    assert _run(tmp_path, "s", "--asym-weight", "1.5") == 0
+    doc = json.loads((tmp_path / "s" / "out" / "config.json").read_text())
+    assert doc["train"]["asym_weight"] == 1.5
+    assert _run(tmp_path, "n", "--asym-weight", "-1") == 1
+    assert "asym_weight must be >= 0" in capsys.readouterr().err
 
 
 def test_a_teacher_that_is_not_a_model_folder_is_refused(tmp_path, capsys):

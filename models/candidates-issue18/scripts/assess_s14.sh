@@ -49,3 +49,9 @@ case "$1" in
        --candidate $C/dyncp/dyncp-full-r50-tel1 --candidate $C/dyncp/dyncp-full-r25-tel1 $SETS $TELSET \
        --json build/issue18/assess-s15-full-tel1.json > build/issue18/logs/assess-s15-full-tel1.log 2>&1 ;;
 esac
+# session 16: dyncp-full r25 asymmetric-loss rounds (train_queue12.sh, the fourth rule) against -tel1
+case "$1" in
+  FULLSD) $A --family dyncp --shipped models/dyncp/dyncp-small-r100 --candidate $C/dyncp/dyncp-full-r25-tel1 \
+       $(for n in sd1 sd2 sd3; do [ -d $C/dyncp/dyncp-full-r25-$n ] && echo "--candidate $C/dyncp/dyncp-full-r25-$n"; done) \
+       $SETS $TELSET --json build/issue18/assess-s16-full-sd.json > build/issue18/logs/assess-s16-full-sd.log 2>&1 ;;
+esac
