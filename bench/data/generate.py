@@ -377,6 +377,11 @@ def add_make_arguments(p: argparse.ArgumentParser) -> None:
     kind.add_argument("--real", action="store_true",
                       help="the real-recording test split from installed packages (bench.data.realsplit; --split, "
                            "--n and --sample-rate do not apply)")
+    p.add_argument("--exclude", action="append", default=[], metavar="DIR",
+                   help="--real: leave out every recording the real split in DIR used (repeatable): a "
+                        "confirmation set of recordings never seen")  # fmt: skip
+    p.add_argument("--prompts", type=int, default=None, metavar="N",
+                   help="--real: draw at most N Allison Smith prompts (default 28)")
     p.add_argument("--jobs", type=int, default=1, help="--diverse: render in this many processes (default 1)")
     p.add_argument("--effect", default=None,
                    help="--diverse: put every utterance through this microphone/channel effect "
@@ -386,11 +391,16 @@ def add_make_arguments(p: argparse.ArgumentParser) -> None:
 def _run_other(ns: argparse.Namespace) -> int:
     """`bench data make --diverse | --real`."""
     if ns.real:
-        from bench.data.realsplit import make_real_set
+        from bench.data.realsplit import MAX_PROMPTS, make_real_set
 
-        command = "bench data make --real " + shlex.join(["--seed", str(ns.seed), "--out", ns.out])
+        args = ["--seed", str(ns.seed), "--out", ns.out]
+        args += ["--prompts", str(ns.prompts)] if ns.prompts is not None else []
+        args += [a for d in ns.exclude for a in ("--exclude", d)]
+        command = "bench data make --real " + shlex.join(args)
         print(f"making the real-recording split (seed {ns.seed}) in {ns.out}", flush=True)
-        rows = make_real_set(ns.out, ns.seed, overwrite=ns.force, command=command, progress=True)
+        rows = make_real_set(ns.out, ns.seed, overwrite=ns.force, command=command, progress=True,
+                             max_prompts=MAX_PROMPTS if ns.prompts is None else ns.prompts,
+                             exclude=ns.exclude)  # fmt: skip
         print(f"wrote {len(rows)} utterances ({sum(float(r[11]) for r in rows):.1f} s) to {ns.out}")
         return 0
     from bench.data.diverse import make_diverse_set
@@ -413,6 +423,9 @@ def run_make(ns: argparse.Namespace) -> int:
     try:
         if getattr(ns, "effect", None) is not None and not getattr(ns, "diverse", False):
             raise DataError("--effect applies to --diverse sets only; add --diverse or leave --effect out")
+        real_only = getattr(ns, "exclude", None) or getattr(ns, "prompts", None) is not None
+        if real_only and not getattr(ns, "real", False):
+            raise DataError("--exclude and --prompts apply to --real sets only; add --real or leave them out")
         if getattr(ns, "real", False) or getattr(ns, "diverse", False):
             return _run_other(ns)
         opts = SetOptions(seed=ns.seed, n_utts=ns.n, split=ns.split, sample_rate=ns.sample_rate)

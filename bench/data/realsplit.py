@@ -21,6 +21,7 @@ and it depends on which packages are installed; `bench data make --real` builds 
 
 from __future__ import annotations
 
+import csv
 import math
 import subprocess
 from collections.abc import Sequence
@@ -124,12 +125,27 @@ def plan_segments(
     return out
 
 
+def used_sources(split_dir: str | Path) -> frozenset[str]:
+    """The source recordings a real split in ``split_dir`` used (its labels.csv ``source`` column)."""
+    path = Path(split_dir) / "labels.csv"
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise DataError(f"--exclude {split_dir}: no labels.csv there ({exc.strerror}); give a real split's folder") \
+            from None
+    if not rows or "source" not in rows[0]:
+        raise DataError(f"--exclude {split_dir}: its labels.csv names no source recordings; give a real split's folder")
+    return frozenset(r["source"] for r in rows)
+
+
 def make_real_set(
     out_dir: str | Path,
     seed: int = 0,
     *,
     recs: Sequence[recordings.Recording] | None = None,
     max_prompts: int = MAX_PROMPTS,
+    exclude: Sequence[str | Path] = (),
     classes: Sequence[str] | None = None,
     hops: Sequence[int] = DEFAULT_HOPS,
     overwrite: bool = False,
@@ -139,8 +155,17 @@ def make_real_set(
     """Build the real-recording split into ``out_dir``; returns the labels.csv rows.
 
     ``recs`` defaults to every installed recording; ``classes`` to REAL_CLASSES (without
-    recorded-music when its package is not installed)."""
+    recorded-music when its package is not installed). ``exclude``: folders of earlier real
+    splits whose source recordings are left out (a confirmation set of recordings they never
+    held); ``max_prompts`` bounds the Allison prompts drawn."""
     recs = tuple(recs) if recs is not None else recordings.require(recordings.speech_recordings(), "speech")
+    if max_prompts < 0:
+        raise DataError(f"the number of prompts must be >= 0, got {max_prompts}")
+    if exclude:
+        used = frozenset().union(*(used_sources(d) for d in exclude))
+        recs = tuple(r for r in recs if str(r.path) not in used)
+        if not recs:
+            raise DataError(f"every installed recording is in {', '.join(map(str, exclude))}; nothing is left")
     music = recordings.music_recordings("test")
     if classes is None:
         classes = REAL_CLASSES if music else REAL_CLASSES[1:]
@@ -197,14 +222,15 @@ def make_real_set(
     write_csv(out / "labels.csv", COLUMNS, rows)
     write_frames(out, [r[0] for r in rows], per_hop)
     cmd = command or f"bench data make --real --seed {seed} --out {out}"
-    (out / "README.md").write_text(_readme(rows, cmd, seed), encoding="utf-8")
+    (out / "README.md").write_text(_readme(rows, cmd, seed, exclude), encoding="utf-8")
     (out / "PROVENANCE.md").write_text(_provenance(rows, music), encoding="utf-8")
     return tuple(rows)
 
 
-def _readme(rows: Sequence[Sequence[str]], command: str, seed: int) -> str:
+def _readme(rows: Sequence[Sequence[str]], command: str, seed: int, exclude: Sequence[str | Path] = ()) -> str:
     total = sum(float(r[11]) for r in rows)
     wide = sum(r[10] == str(SR) for r in rows)
+    left_out = [f"* no recording of the real split(s) in {', '.join(map(str, exclude))}"] if exclude else []
     return "\n".join([
         "# Real-recording test split", "",
         "Made by bench/data/realsplit.py from recordings that installed packages ship (PROVENANCE.md);",
@@ -212,7 +238,7 @@ def _readme(rows: Sequence[Sequence[str]], command: str, seed: int) -> str:
         "```", command, "```", "",
         f"* version {REAL_VERSION}, seed {seed}; {len(rows)} utterances, {total:.1f} s, 16 kHz PCM16 mono",
         f"* wideband sources (16 kHz): {wide} utterances; the rest are 8 kHz recordings (telephone band)",
-        f"* SNR {SNR_RANGE[0]:g}..{SNR_RANGE[1]:g} dB, stratified per noise class", "",
+        f"* SNR {SNR_RANGE[0]:g}..{SNR_RANGE[1]:g} dB, stratified per noise class", *left_out, "",
     ])  # fmt: skip
 
 

@@ -101,3 +101,33 @@ def test_music_excerpt_is_unit_rms(tmp_path: Path) -> None:
     assert y.size == 16000 and abs(np.sqrt(np.mean(y * y)) - 1.0) < 1e-9
     with pytest.raises(DataError, match="shorter than"):
         recordings.music_excerpt(np.random.default_rng(0), (rec,), 16000 * 7, 16000)
+
+
+def test_a_confirmation_set_leaves_out_every_recording_of_an_earlier_split(
+    fake_recs: tuple[recordings.Recording, ...], tmp_path: Path
+) -> None:
+    realsplit.make_real_set(tmp_path / "first", 0, recs=fake_recs[:1], classes=("white",))
+    assert realsplit.used_sources(tmp_path / "first") == {str(fake_recs[0].path)}
+    rows = realsplit.make_real_set(tmp_path / "confirm", 1, recs=fake_recs, classes=("white",),
+                                   exclude=[tmp_path / "first"])  # fmt: skip
+    assert {r[4] for r in rows} == {str(fake_recs[1].path)}
+    assert str(tmp_path / "first") in (tmp_path / "confirm" / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(DataError, match="nothing is left"):
+        realsplit.make_real_set(tmp_path / "none", 1, recs=fake_recs[:1], classes=("white",),
+                                exclude=[tmp_path / "first"])  # fmt: skip
+    with pytest.raises(DataError, match="no labels.csv there"):
+        realsplit.make_real_set(tmp_path / "bad", 1, recs=fake_recs, classes=("white",), exclude=[tmp_path / "nope"])
+    with pytest.raises(DataError, match="prompts must be >= 0"):
+        realsplit.make_real_set(tmp_path / "neg", 1, recs=fake_recs, classes=("white",), max_prompts=-1)
+
+
+def test_exclude_and_prompts_without_real_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from bench.data.generate import add_make_arguments, run_make
+
+    p = argparse.ArgumentParser()
+    add_make_arguments(p)
+    for extra in (["--exclude", str(tmp_path)], ["--prompts", "5"]):
+        assert run_make(p.parse_args(["--out", str(tmp_path / "o"), *extra])) != 0
+        assert "apply to --real sets only" in capsys.readouterr().err
