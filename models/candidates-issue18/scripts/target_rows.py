@@ -27,9 +27,10 @@ def row(label: str, run: Path, image: str) -> str:
         return f"{x['mean']:+.3f} [{x['ci_low']:+.3f}, {x['ci_high']:+.3f}]"
 
     cells = [f"{target[m]:.3f} ({ci('target', 'noisy', m)})" for m in METRICS]
-    fid = comp["fidelity"]["target_vs_golden"]
+    kind, fid = next((k, comp["fidelity"][k]) for k in ("target_vs_golden", "target_vs_float") if k in comp["fidelity"])
     exact = (f"bit-exact min {fid['bit_exact_min']:.1f}" if fid["bit_exact_min"] == 1.0
              else f"min {fid['bit_exact_min']:.4f} equal, max {fid['max_abs_lsb']:.0f} LSB")  # fmt: skip
+    exact += "" if kind == "target_vs_golden" else " (vs float: no golden model)"
     tail = f" | {exact} | {ci('target', 'float', 'pesq_wb')} |"
     return f"| {label} | {image} | {instr:,.0f} | " + " | ".join(cells) + tail
 
