@@ -81,3 +81,31 @@ def test_null_arguments():
     assert nat.call_raw(empty, words, out) == -1
     assert np.all(out == 12345)  # untouched
     assert nat.call_raw(nat.params, words, out) == 0 and np.array_equal(out, q.bias)
+
+
+@pytest.mark.parametrize("n_blocks,n_channels,k", [(9, 128, 2), (3, 40, 1), (4, 33, 4)])
+def test_context_scores_frame_by_frame_are_bit_exact_vs_golden(n_blocks, n_channels, k):
+    """The firmware's way (own frame, then dyncp_probes_add_lag per earlier frame held, none before
+    the utterance's first) equals the golden on features.context_bits."""
+    from dataclasses import replace
+
+    from bench.models.probes.features import context_bits
+
+    rng = np.random.default_rng(100 * k + n_channels)
+    base = _probes(rng, n_blocks, n_channels, 3)
+    n = n_blocks * n_channels
+    w = rng.integers(-3000, 3000, ((k + 1) * n, base.n_probes)).astype(np.int16)
+    q = replace(base, weights=w, bias=np.zeros(base.n_probes, np.int32), context=k)
+    bits = np.stack([_masks(rng, n, kind) for kind in ("random", "sparse", "dense", "on", "off", "random", "random")])
+    got = NativeProbes(q).scores(bits)
+    assert np.array_equal(got, probe_scores(context_bits(bits, k), q))
+    frame0 = NativeProbes(replace(q, weights=w[:n], context=0)).scores(bits[0])
+    assert np.array_equal(got[0], frame0)  # nothing before the first frame
+
+
+def test_add_lag_refuses_lag_zero():
+    rng = np.random.default_rng(9)
+    q = _probes(rng, 2, 8, 1)
+    nat = NativeProbes(q)
+    out = np.full(q.n_probes, 7, np.int32)
+    assert nat.add_lag_raw(0, np.zeros(2, np.uint32), out) == -1 and np.all(out == 7)

@@ -120,6 +120,10 @@ class Dyncp(Family):
                                 ("F0 R2 (voiced, probe VAD-gated)", ("f0_vad_gated", "r2"))):
                 rows.append((f"probe {label}: target", cell(pr.get("target"), *path),
                              f"float masks {cell(pr.get('float_masks'), *path)}"))
+            gp = pr.get("target_vs_golden_probes")
+            if gp:
+                rows.append(("probe scores target vs golden (frames equal)", _num(gp.get("frames_equal"), ".4f"),
+                             f"{_num(gp.get('frames'))} frames, golden on the target's masks"))
         return [TableSpec(f"{image}: dynamic channel pruning ({v['model']}, {v['utterances']} utterances)",
                           ("figure", "value", "reference"), tuple(rows),
                           "saving: 1 - dynamic / static on the same utterances; MACs from the target's masks; "

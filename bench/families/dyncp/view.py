@@ -110,27 +110,34 @@ def build_view(run: Run, entry: ImageEntry, utts: Sequence[Utterance],
     tb, rb = np.concatenate(tgt_bits), np.concatenate(ref_bits)
     doc["kept_fraction"] = {"target": tb.mean(axis=(0, 2)).tolist(), "float": rb.mean(axis=(0, 2)).tolist()}
     doc["mask_agreement_target_vs_float"] = float((tb == rb).mean())
-    doc["probes"] = _probes(run, entry, us, ref_bits, labels, model_dir(entry.model_dir))
+    doc["probes"] = _probes(run, entry, us, tgt_bits, ref_bits, labels, model_dir(entry.model_dir))
     _plots(run, entry, us[0], labels[0], doc)
     return doc
 
 
-def _probes(run: Run, entry: ImageEntry, us: Sequence[Utterance], ref_bits: list[np.ndarray],
-            labels: list[Any], mdir: str) -> dict[str, Any] | None:
-    """Probe scores on target (its PROBE TLVs) and on the float masks, against the labels."""
+def _probes(run: Run, entry: ImageEntry, us: Sequence[Utterance], tgt_bits: list[np.ndarray],
+            ref_bits: list[np.ndarray], labels: list[Any], mdir: str) -> dict[str, Any] | None:
+    """Probe scores on target (its PROBE TLVs) and on the float masks, against the labels; and
+    the target's scores against the integer golden on the target's own masks (bit-exactness)."""
     if not (Path(mdir) / "probes.npz").is_file():
         return None
     from bench.models.probes import quant as pq_
     from bench.models.probes import readout
+    from bench.models.probes.features import context_bits
+    from bench.models.probes.golden import probe_scores
 
     fp, qp = pq_.load_npz(Path(mdir) / "probes.npz")
     outs_t, outs_f = [], []
-    for u, rb in zip(us, ref_bits, strict=True):
+    equal = frames = 0
+    for u, tb, rb in zip(us, tgt_bits, ref_bits, strict=True):
         t = run.frames_of(entry.name, u.id)
         cols = [f"probe_{p}" for p in range(qp.n_probes)]
         if all(c in t.column_names for c in cols):
             scores = np.stack([t[c].to_numpy() for c in cols], axis=1)[: rb.shape[0]]
             outs_t.append(readout.decode_scores(scores, qp))
+            gold = probe_scores(context_bits(tb.reshape(tb.shape[0], -1), qp.context), qp)[: scores.shape[0]]
+            equal += int(np.all(scores == gold, axis=1).sum())
+            frames += scores.shape[0]
         outs_f.append(readout.run_probes(rb.reshape(rb.shape[0], -1), fp))
     classes = [u.noise_class for u in us]
     speakers = speakers_of(us)
@@ -138,6 +145,7 @@ def _probes(run: Run, entry: ImageEntry, us: Sequence[Utterance], ref_bits: list
     if len(outs_t) == len(us):
         res["target"] = readout.score_set(outs_t, labels, classes, speakers).to_dict()
         res["target_vs_float_probes"] = readout.agreement(outs_t, outs_f)
+        res["target_vs_golden_probes"] = {"frames": frames, "frames_equal": equal / frames if frames else None}
     else:
         res["target"] = None
         res["note"] = "the image returned no PROBE side information for some utterances"

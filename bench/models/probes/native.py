@@ -36,6 +36,10 @@ def _library() -> ctypes.CDLL:
     fn = lib.dyncp_probes_scores
     fn.argtypes = [ctypes.POINTER(ProbesParams), ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_int32)]
     fn.restype = ctypes.c_int32
+    lag = lib.dyncp_probes_add_lag
+    lag.argtypes = [ctypes.POINTER(ProbesParams), ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32),
+                    ctypes.POINTER(ctypes.c_int32)]  # fmt: skip
+    lag.restype = ctypes.c_int32
     return lib
 
 
@@ -78,9 +82,26 @@ class NativeProbes:
         return out if np.ndim(words) > 1 else out[0]
 
     def scores(self, bits: npt.ArrayLike) -> npt.NDArray[np.int32]:
-        """Scores of mask bits (n_bits,) or (T, n_bits), packed as the target packs them."""
+        """Scores of mask bits (n_bits,) or (T, n_bits), packed as the target packs them; with a
+        temporal context (T, n_bits) is one utterance, frame 0 first, scored as the firmware does:
+        the frame's own words, then ``dyncp_probes_add_lag`` for each earlier frame held."""
         b = np.asarray(bits, bool)
-        return self.scores_words(pack_bits(b, self.q.n_blocks, self.q.n_channels))
+        words = pack_bits(b, self.q.n_blocks, self.q.n_channels)
+        out = self.scores_words(words)
+        if self.q.context == 0:
+            return out
+        w = np.ascontiguousarray(np.atleast_2d(words), np.uint32)
+        out2 = np.atleast_2d(out)
+        for t in range(w.shape[0]):
+            res = out2[t]
+            for lag in range(1, min(self.q.context, t) + 1):
+                row = np.ascontiguousarray(w[t - lag])
+                st = self.lib.dyncp_probes_add_lag(ctypes.byref(self.params), lag,
+                                                   row.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)),
+                                                   res.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)))  # fmt: skip
+                if st != 0:
+                    raise RuntimeError(f"dyncp_probes_add_lag returned {st}")
+        return out
 
     def call_raw(self, params: ProbesParams | None, words: np.ndarray | None, scores: np.ndarray | None) -> int:
         """The C function with possibly NULL arguments (for the argument checks)."""
@@ -88,3 +109,9 @@ class NativeProbes:
         w = words.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)) if words is not None else None
         s = scores.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)) if scores is not None else None
         return int(self.lib.dyncp_probes_scores(p, w, s))
+
+    def add_lag_raw(self, lag: int, words: np.ndarray, scores: np.ndarray) -> int:
+        """``dyncp_probes_add_lag`` as it is (for the argument checks)."""
+        return int(self.lib.dyncp_probes_add_lag(ctypes.byref(self.params), lag,
+                                                 words.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)),
+                                                 scores.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))))  # fmt: skip

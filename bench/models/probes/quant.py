@@ -225,23 +225,18 @@ def load_npz(path: str | Path) -> tuple[FloatProbes, QuantProbes]:
 
 def c_source(q: QuantProbes, prefix: str = "dyncp_probes") -> str:
     """C definitions of the integer probes for firmware/models/dyncp/dyncp_probes.h's struct
-    (``const dyncp_probes_t <prefix>_params``), for a generated params file. Refuses probes with
-    a temporal context: the C kernel scores one frame's mask words."""
-    if q.context:
-        raise ConfigError(
-            f"these probes use a temporal context of {q.context} previous frames; the C probe kernel "
-            "(firmware/models/dyncp/dyncp_probes.c) scores the current frame's mask only, so they are "
-            "host-evaluated only: export probes trained with context 0 (`bench probes train` without --context)"
-        )
+    (``const dyncp_probes_t <prefix>_params``), for a generated params file. Probes with a
+    temporal context k write (k + 1) blocks of weight rows (the current frame's, then one per
+    earlier frame); the firmware adds the earlier frames with dyncp_probes_add_lag."""
     rows = []
-    for i in range(q.n_bits):
+    for i in range(q.n_features):
         rows.append("    " + ", ".join(str(int(v)) for v in q.weights[i]) + ",")
     names = ", ".join(probe_names(q.classes))
     shifts = ", ".join(str(int(s)) for s in q.shift)
     return "\n".join(
         [
             f"/* probes: {names}; value = score * 2^-shift, shifts {shifts} */",
-            f"static const int16_t {prefix}_weights[{q.n_bits} * {q.n_probes}] = {{",
+            f"static const int16_t {prefix}_weights[{q.n_features} * {q.n_probes}] = {{",
             *rows,
             "};",
             f"static const int32_t {prefix}_bias[{q.n_probes}] = {{"

@@ -10,6 +10,31 @@
 static dc_state_t g_dc;
 static int g_dc_ready;
 
+#ifndef DC_PROBE_CONTEXT
+#define DC_PROBE_CONTEXT 0 /* probes with a temporal context define it in their params header */
+#endif
+#if DC_N_PROBES > 0 && DC_PROBE_CONTEXT > 0
+/* The previous DC_PROBE_CONTEXT frames' masks for the probes' context (dyncp_probes_add_lag):
+ * g_ph[g_ph_head] is the last frame's; g_ph_n frames are held (0 after a reset: the frames before
+ * an utterance's first have no bit set and add nothing). */
+static uint32_t g_ph[DC_PROBE_CONTEXT][DC_N_BLOCKS * DC_MASK_WORDS];
+static uint32_t g_ph_n, g_ph_head;
+
+static void dm_probe_context(int32_t *scores)
+{
+    for (uint32_t lag = 1; lag <= g_ph_n; ++lag) {
+        const uint32_t slot = (g_ph_head + DC_PROBE_CONTEXT + 1u - lag) % DC_PROBE_CONTEXT;
+        (void)dyncp_probes_add_lag(&dyncp_probes_params, lag, g_ph[slot], scores);
+    }
+    g_ph_head = (g_ph_head + 1u) % DC_PROBE_CONTEXT;
+    const uint32_t *m = &g_dc.masks[0][0];
+    for (uint32_t i = 0; i < DC_N_BLOCKS * DC_MASK_WORDS; ++i)
+        g_ph[g_ph_head][i] = m[i];
+    if (g_ph_n < DC_PROBE_CONTEXT)
+        g_ph_n++;
+}
+#endif
+
 static void dm_ensure_init(void)
 {
     if (!g_dc_ready) {
@@ -22,6 +47,9 @@ static void dm_reset(void)
 {
     dc_reset(&g_dc);
     g_dc_ready = 1;
+#if DC_N_PROBES > 0 && DC_PROBE_CONTEXT > 0
+    g_ph_n = 0;
+#endif
 }
 
 static int dm_configure(const char *key, int32_t value)
@@ -41,6 +69,9 @@ static void dm_process(const int16_t *in, int16_t *out, bench_frame_ctx_t *ctx)
 #if DC_N_PROBES > 0
     int32_t scores[DC_N_PROBES];
     (void)dyncp_probes_scores(&dyncp_probes_params, &g_dc.masks[0][0], scores);
+#if DC_PROBE_CONTEXT > 0
+    dm_probe_context(scores);
+#endif
 #endif
     bench_mark(ctx, 2);
     dc_synthesis(&g_dc, out);

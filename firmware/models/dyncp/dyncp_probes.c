@@ -15,19 +15,28 @@ static uint32_t dp_ctz(uint32_t w)
 #define DP_CTZ(w) dp_ctz(w)
 #endif
 
-int32_t dyncp_probes_scores(const dyncp_probes_t *p, const uint32_t *mask_words, int32_t *scores)
+#if defined(__GNUC__)
+#define DP_INLINE static inline __attribute__((always_inline))
+#else
+#define DP_INLINE static inline
+#endif
+
+/* The score sum of one frame's mask words over the weight rows from ``weights`` on (p and the
+ * pointers checked by the caller): ``init`` starts from the bias (a frame's own bits), otherwise
+ * from ``scores`` (an earlier frame's bits added, dyncp_probes_add_lag). Always inlined with a
+ * constant ``init``, so dyncp_probes_scores compiles as the single-frame kernel it was. */
+DP_INLINE int32_t dp_sum(const dyncp_probes_t *p, const int16_t *weights, const uint32_t *mask_words,
+                         int32_t *scores, int init)
 {
-    if (p == 0 || mask_words == 0 || scores == 0 || p->weights == 0 || p->bias == 0 || p->n_blocks == 0 ||
-        p->n_channels == 0 || p->n_probes == 0) {
-        return -1;
-    }
     const uint32_t n_probes = p->n_probes;
     const uint32_t n_ch = p->n_channels;
     const uint32_t n_words = (n_ch + 31u) / 32u;
     const uint32_t tail = n_ch & 31u; /* channels in a block's last word, 0 = 32 */
     const uint32_t tail_mask = tail ? ((1u << tail) - 1u) : 0xFFFFFFFFu;
-    for (uint32_t k = 0; k < n_probes; ++k) {
-        scores[k] = p->bias[k];
+    if (init) {
+        for (uint32_t k = 0; k < n_probes; ++k) {
+            scores[k] = p->bias[k];
+        }
     }
     const uint32_t *wp = mask_words;
     if (n_probes == 10u) {
@@ -40,7 +49,7 @@ int32_t dyncp_probes_scores(const dyncp_probes_t *p, const uint32_t *mask_words,
                 if (j + 1u == n_words) {
                     w &= tail_mask;
                 }
-                const int16_t *base = p->weights + (b * n_ch + 32u * j) * 10u;
+                const int16_t *base = weights + (b * n_ch + 32u * j) * 10u;
                 while (w != 0u) {
                     const int16_t *r = base + DP_CTZ(w) * 10u;
                     a0 += r[0];
@@ -76,7 +85,7 @@ int32_t dyncp_probes_scores(const dyncp_probes_t *p, const uint32_t *mask_words,
                 w &= tail_mask;
             }
             /* first weight row of this word's bit 0: bit (b * C + 32 j) */
-            const int16_t *base = p->weights + (b * n_ch + 32u * j) * n_probes;
+            const int16_t *base = weights + (b * n_ch + 32u * j) * n_probes;
             while (w != 0u) {
                 const int16_t *row = base + DP_CTZ(w) * n_probes;
                 for (uint32_t k = 0; k < n_probes; ++k) {
@@ -87,4 +96,27 @@ int32_t dyncp_probes_scores(const dyncp_probes_t *p, const uint32_t *mask_words,
         }
     }
     return 0;
+}
+
+DP_INLINE int dp_bad(const dyncp_probes_t *p, const uint32_t *mask_words, const int32_t *scores)
+{
+    return p == 0 || mask_words == 0 || scores == 0 || p->weights == 0 || p->bias == 0 || p->n_blocks == 0 ||
+           p->n_channels == 0 || p->n_probes == 0;
+}
+
+int32_t dyncp_probes_scores(const dyncp_probes_t *p, const uint32_t *mask_words, int32_t *scores)
+{
+    if (dp_bad(p, mask_words, scores)) {
+        return -1;
+    }
+    return dp_sum(p, p->weights, mask_words, scores, 1);
+}
+
+int32_t dyncp_probes_add_lag(const dyncp_probes_t *p, uint32_t lag, const uint32_t *mask_words, int32_t *scores)
+{
+    if (dp_bad(p, mask_words, scores) || lag == 0u) {
+        return -1;
+    }
+    const uint32_t n_bits = (uint32_t)p->n_blocks * p->n_channels;
+    return dp_sum(p, p->weights + lag * n_bits * p->n_probes, mask_words, scores, 0);
 }

@@ -30,4 +30,12 @@ typedef struct {
  * which the exporter checks. */
 int32_t dyncp_probes_scores(const dyncp_probes_t *p, const uint32_t *mask_words, int32_t *scores);
 
+/* Probes with a temporal context of k previous frames (weights: (k + 1) blocks of
+ * n_blocks * n_channels rows, block ``lag`` for the frame ``lag`` frames back; bench's
+ * features.context_bits): after dyncp_probes_scores of the current frame, add each earlier
+ * frame's contribution with its mask words, lag = 1 .. k (the caller keeps the history; a frame
+ * before the utterance's first has no bit set and is skipped). Returns 0, or -1 on a NULL
+ * pointer, an empty shape or lag 0 (scores untouched). The caller bounds lag by k. */
+int32_t dyncp_probes_add_lag(const dyncp_probes_t *p, uint32_t lag, const uint32_t *mask_words, int32_t *scores);
+
 #endif
