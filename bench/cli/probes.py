@@ -28,7 +28,7 @@ class Probes(Command):
         t.add_argument("--holdout-every", type=int, help="hold out every N-th train utterance (5)")
         t.add_argument("--max-iter", type=int, help="L-BFGS iterations per fit (500)")
         t.add_argument("--context", type=int, metavar="K",
-                       help="also the previous K frames' mask bits (0; K > 0: host-evaluated only, no C export)")
+                       help="also the previous K frames' mask bits (0; the firmware keeps the last K masks)")
         t.add_argument("--no-input-probes", action="store_true",
                        help="skip the comparison probes on the input spectrum (float, not exported)")
         e = sub.add_parser("evaluate", help="the probes on a test set next to WebRTC VAD and WORLD F0")

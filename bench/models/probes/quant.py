@@ -15,8 +15,8 @@ int32 (P,), ``float_weight`` / ``float_bias`` float64, ``classes``, ``n_blocks``
 
 Temporal context (``context`` = k, default 0): the features of a frame are its n_bits mask bits
 and those of the previous k frames (features.context_bits), n_features = (k + 1) n_bits, rows
-``j * n_bits + i`` = bit i of frame t - j. The target's C kernel computes k = 0 only:
-``c_source`` refuses a probe with k > 0 (host-evaluated only).
+``j * n_bits + i`` = bit i of frame t - j. ``c_source`` writes all of them; the firmware adds
+the earlier frames' rows with dyncp_probes_add_lag from the masks it keeps.
 """
 
 from __future__ import annotations

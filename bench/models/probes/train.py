@@ -15,8 +15,8 @@ test set (bench.models.probes.evaluate).
 
 ``--context K`` (default 0) fits probes on the current frame's mask bits and the previous K
 frames' ((K + 1) x 1,152 features, features.context_bits; frames before an utterance's start
-are zeros). The target's C kernel scores one frame's mask only: such probes are evaluated on
-the host, and the C export refuses them. To keep a context variant apart from the shipped
+are zeros). The C export writes every lag's rows and the firmware keeps the last K masks
+(dyncp_probes_add_lag; docs/probes.md for the on-target cost). To keep a context variant apart from the shipped
 probes, train it on a copy of the model directory (config.json, weights.npz) outside models/.
 """
 
@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--holdout-every", type=int, default=5, help="hold out every N-th train utterance (5)")
     ap.add_argument("--max-iter", type=int, default=500, help="L-BFGS iterations per fit (500)")
     ap.add_argument("--context", type=int, default=0,
-                    help="previous frames' mask bits in the features (0; > 0: host-evaluated only)")
+                    help="previous frames' mask bits in the features (0)")
     ap.add_argument("--no-input-probes", action="store_true",
                     help="skip the comparison probes on the input spectrum (float, not exported)")
     ns = ap.parse_args(argv)
