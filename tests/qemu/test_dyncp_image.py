@@ -23,18 +23,24 @@ def shipped():
     return list(load_set(None, sample_rate=16000))
 
 
+def check_utterance(run, image, u, qm):
+    """Audio, MACs and (gated) masks of one utterance bit-exact with the golden; (frames, golden)."""
+    frames = run.frames(image)
+    g = intnet.enhance(qm, u.noisy)
+    assert np.array_equal(run.read_audio(image, u.id), g.audio), u.id
+    f = frames.filter(pc.equal(frames["utt"], u.id)).sort_by("frame")
+    t = g.macs.size  # the target runs more hops (the delay flush); the first t are the input frames
+    assert np.array_equal(f["macs"].to_numpy()[:t], g.macs), u.id
+    if qm.config.gated:
+        assert np.array_equal(mask_bits(f, qm.config.n_blocks, qm.config.conv)[:t], g.masks), u.id
+    return f, g
+
+
 def _check_against_golden(run, image, utts):
     qm = quant_model(model_dir(f"models/dyncp/{image.removesuffix('-an386')}"))
-    cfg = qm.config
-    frames = run.frames(image)
     for u in utts:
-        g = intnet.enhance(qm, u.noisy)
-        assert np.array_equal(run.read_audio(image, u.id), g.audio), u.id
-        f = frames.filter(pc.equal(frames["utt"], u.id)).sort_by("frame")
-        t = g.macs.size  # the target runs more hops (the delay flush); the first t are the input frames
-        assert np.array_equal(f["macs"].to_numpy()[:t], g.macs), u.id
-        if cfg.gated:
-            assert np.array_equal(mask_bits(f, cfg.n_blocks, cfg.conv)[:t], g.masks), u.id
+        f, g = check_utterance(run, image, u, qm)
+        if qm.config.gated:
             _check_probes(image, f, g.masks)
 
 
