@@ -24,7 +24,7 @@ static uint32_t dp_ctz(uint32_t w)
 /* The score sum of one frame's mask words over the weight rows from ``weights`` on (p and the
  * pointers checked by the caller): ``init`` starts from the bias (a frame's own bits), otherwise
  * from ``scores`` (an earlier frame's bits added, dyncp_probes_add_lag). Always inlined with a
- * constant ``init``, so dyncp_probes_scores compiles as the single-frame kernel it was. */
+ * constant ``init``: neither entry point tests it at run time, and there is one loop to keep. */
 DP_INLINE int32_t dp_sum(const dyncp_probes_t *p, const int16_t *weights, const uint32_t *mask_words,
                          int32_t *scores, int init)
 {
