@@ -70,13 +70,7 @@ class NativeProbes:
             raise ConfigError(f"expected {self.n_words} mask words per frame, got {w.shape[1]}")
         out = np.zeros((w.shape[0], self.q.n_probes), np.int32)
         for t in range(w.shape[0]):
-            row = np.ascontiguousarray(w[t])
-            res = out[t]
-            st = self.lib.dyncp_probes_scores(
-                ctypes.byref(self.params),
-                row.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)),
-                res.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
-            )
+            st = self.call_raw(self.params, np.ascontiguousarray(w[t]), out[t])
             if st != 0:
                 raise RuntimeError(f"dyncp_probes_scores returned {st}")
         return out if np.ndim(words) > 1 else out[0]
@@ -93,12 +87,8 @@ class NativeProbes:
         w = np.ascontiguousarray(np.atleast_2d(words), np.uint32)
         out2 = np.atleast_2d(out)
         for t in range(w.shape[0]):
-            res = out2[t]
             for lag in range(1, min(self.q.context, t) + 1):
-                row = np.ascontiguousarray(w[t - lag])
-                st = self.lib.dyncp_probes_add_lag(ctypes.byref(self.params), lag,
-                                                   row.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)),
-                                                   res.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)))  # fmt: skip
+                st = self.add_lag_raw(lag, np.ascontiguousarray(w[t - lag]), out2[t])
                 if st != 0:
                     raise RuntimeError(f"dyncp_probes_add_lag returned {st}")
         return out
