@@ -55,3 +55,11 @@ case "$1" in
        $(for n in sd1 sd2 sd3; do [ -d $C/dyncp/dyncp-full-r25-$n ] && echo "--candidate $C/dyncp/dyncp-full-r25-$n"; done) \
        $SETS $TELSET --json build/issue18/assess-s16-full-sd.json > build/issue18/logs/assess-s16-full-sd.log 2>&1 ;;
 esac
+# session 17: the fifth rule for dyncp-full r25 (docs/decisions.md): the real-recording dev set selects;
+# the real split and the confirmation set are not scored here
+case "$1" in
+  FULLWI) $A --family dyncp --shipped models/dyncp/dyncp-small-r100 --candidate $C/dyncp/dyncp-full-r25-tel1 \
+       $(for n in sd1 sd2 sd3 sd4 wi50 wi75; do [ -f $C/dyncp/dyncp-full-r25-$n/config.json ] && echo "--candidate $C/dyncp/dyncp-full-r25-$n"; done) \
+       --set shipped --set build/data/diverse-test-seed0-n48 $TELSET --set build/data/real-dev-seed2 \
+       --json build/issue18/assess-s17-full-wi.json > build/issue18/logs/assess-s17-full-wi.log 2>&1 ;;
+esac

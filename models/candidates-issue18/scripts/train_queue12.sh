@@ -13,7 +13,8 @@ case "$1" in
   SD1) A=1.0; KD="--teacher $TF --teacher-weight 0.5" ;;
   SD2) A=3.0; KD="--teacher $TF --teacher-weight 0.5" ;;
   SD3) A=1.0; KD="" ;;
-  *) echo "usage: $0 SD1|SD2|SD3" >&2; exit 2 ;;
+  SD4) A=0.5; KD="--teacher $TF --teacher-weight 0.5" ;;  # session 17, the fifth rule
+  *) echo "usage: $0 SD1|SD2|SD3|SD4" >&2; exit 2 ;;
 esac
 N=dyncp-full-r25-sd${1#SD}
 # shellcheck disable=SC2086
