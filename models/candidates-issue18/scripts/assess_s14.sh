@@ -63,3 +63,11 @@ case "$1" in
        --set shipped --set build/data/diverse-test-seed0-n48 $TELSET --set build/data/real-dev-seed2 \
        --json build/issue18/assess-s17-full-wi.json > build/issue18/logs/assess-s17-full-wi.log 2>&1 ;;
 esac
+# session 17, after the fifth rule chose -wi75: float fidelity of the reported dyncp-full models on every set
+# (reporting only; the real split and the confirmation set chose nothing)
+case "$1" in
+  FULLREP) $A --family dyncp --shipped models/dyncp/dyncp-small-r100 --candidate $C/dyncp/dyncp-full-r100-tel1 \
+       --candidate $C/dyncp/dyncp-full-r50-tel1 --candidate $C/dyncp/dyncp-full-r25-tel1 --candidate $C/dyncp/dyncp-full-r25-wi75 \
+       $SETS $TELSET --set build/data/real-confirm-seed1 \
+       --json build/issue18/assess-s17-full-reported.json > build/issue18/logs/assess-s17-full-reported.log 2>&1 ;;
+esac
