@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 
-def rounds(d: Path, seen: set[Path], root: Path | None = None) -> list[tuple[str, str]]:
-    """(folder, what) per round, oldest first; ``root``: the folder asked about, whose path a first
+def rounds(d: Path, seen: set[Path], root: Path | None = None) -> list[tuple[str, str, float]]:
+    """(folder, what, wall minutes) per round, oldest first; ``root``: the folder asked about, whose path a first
     fine-tune may name as its --init (the weights before #18 lived there)."""
     root = root or d
     if d in seen or not (d / "config.json").is_file():
@@ -24,7 +24,7 @@ def rounds(d: Path, seen: set[Path], root: Path | None = None) -> list[tuple[str
     if "interpolation" in cfg:
         ip = cfg["interpolation"]
         out = rounds(Path(ip["from"]), seen, root) + rounds(Path(ip["to"]), seen, root)
-        return out + [(str(d), f"interpolation a = {ip['a']} of {ip['from']} -> {ip['to']}, no training")]
+        return out + [(str(d), f"interpolation a = {ip['a']} of {ip['from']} -> {ip['to']}, no training", 0.0)]
     t, r = cfg.get("train", {}), cfg.get("result", {})
     parent = t.get("init")
     before = parent is not None and Path(parent) == root
@@ -34,18 +34,14 @@ def rounds(d: Path, seen: set[Path], root: Path | None = None) -> list[tuple[str
     what = (f"{r.get('steps', '?')} steps, {r.get('wall_minutes', float('nan')):.1f} min, "
             f"data {Path(str(cfg.get('data', {}).get('train_set', '?'))).name}"
             + (f", teacher {Path(t['teacher']).name}" if t.get("teacher") else "") + start)
-    return out + [(str(d), what)]
+    return out + [(str(d), what, r.get("wall_minutes", 0.0) or 0.0)]
 
 
 def main(dirs: list[str]) -> int:
     for m in dirs:
         rs = rounds(Path(m), set())
-        mins = 0.0
-        for d, _ in rs:
-            c = json.loads((Path(d) / "config.json").read_text())
-            mins += c.get("result", {}).get("wall_minutes", 0.0) or 0.0
-        print(f"{m}: {len(rs)} rounds, {mins:.1f} min of training in all")
-        for d, what in rs:
+        print(f"{m}: {len(rs)} rounds, {sum(r[2] for r in rs):.1f} min of training in all")
+        for d, what, _ in rs:
             print(f"  {d}: {what}")
     return 0
 
